@@ -1,0 +1,3 @@
+from chatkit.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `chatkit` subcommands, one module per area; chatkit.cli assembles them."""

@@ -1,0 +1,45 @@
+"""`chatkit demo`: a ready dataset and a token per demo user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chatkit import demo as demo_data
+from chatkit.commands.common import ConfigOption, console, fail, settings_or_exit, with_store
+from chatkit.config import ConfigError
+from chatkit.server.store import Store
+from chatkit.tokens import mint, parse_ttl
+
+
+def demo(
+    ttl: Annotated[str, typer.Option(help="Lifetime of the printed tokens.")] = "7d",
+    config: ConfigOption = None,
+) -> None:
+    """Create demo mentors, mentees, sessions and conversations; print a token for each user."""
+    settings = settings_or_exit(config)
+    try:
+        seconds = parse_ttl(ttl)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+    async def work(store: Store) -> None:
+        await demo_data.seed(store)
+
+    with console.status("creating the demo dataset…"):
+        with_store(settings, work)
+    console.print("[bold]chatkit demo users[/] (name, role, user id, then the token):\n")
+    try:
+        for user in demo_data.USERS:
+            token = mint(settings, user_id=user.id, ttl_seconds=seconds)
+            console.print(f"[bold]{user.name}[/] ({user.role})  {user.id}", highlight=False)
+            console.print(f"  {token}", soft_wrap=True, highlight=False)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    first = demo_data.USERS[0]
+    console.print(
+        "\nNext: [bold]chatkit serve[/] in one terminal, then "
+        f"[bold]chatkit tui --user {first.id}[/] (or use a token above with any Socket.IO client).",
+        highlight=False,
+    )

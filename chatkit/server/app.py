@@ -1,0 +1,102 @@
+"""create_app(settings) -> web.Application: REST and Socket.IO on one port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import socketio
+from aiohttp import web
+
+from chatkit.config import Settings
+from chatkit.server import jsonutil, migrate
+from chatkit.server.auth import Authenticator, auth_middleware
+from chatkit.server.db import Database
+from chatkit.server.errors import error_middleware
+from chatkit.server.presence import LocalPresence, Presence
+from chatkit.server.realtime import ChatNamespace, Publisher
+from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
+from chatkit.server.routes import admin, conversations, health
+from chatkit.server.services import SERVICES, Services
+from chatkit.server.store import Store
+from chatkit.server.writer import MessageWriter
+from chatkit.tokens import TokenVerifier
+
+log = logging.getLogger("chatkit.server")
+
+
+def _client_manager(settings: Settings) -> socketio.AsyncManager:
+    if settings.redis_url:
+        return RedisRoomManager(settings.redis_url, channel="chatkit")
+    return RoomLinkingManager()
+
+
+def _cors(settings: Settings) -> str | list[str]:
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    return "*" if origins == ["*"] else origins
+
+
+def create_app(
+    settings: Settings, *, run_migrations: bool = True, presence: Presence | None = None
+) -> web.Application:
+    """Build the whole server from `settings`; nothing touches the network until it starts."""
+    database = Database(settings.database_url)
+    store = Store(database)
+    authenticator = Authenticator(TokenVerifier(settings), store.users)
+    presence = presence or LocalPresence()
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=_client_manager(settings),
+        json=jsonutil,
+        cors_allowed_origins=_cors(settings),
+        logger=False,
+        engineio_logger=False,
+        max_http_buffer_size=settings.max_body_bytes,
+    )
+    publisher = Publisher(sio)
+    writer = MessageWriter(
+        store.messages, presence, publisher.committed, notify_delay=settings.notify_delay
+    )
+    chat = ChatNamespace(
+        store=store,
+        authenticator=authenticator,
+        presence=presence,
+        writer=writer,
+        publisher=publisher,
+    )
+    sio.register_namespace(chat)
+
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(authenticator)],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SERVICES] = Services(
+        settings=settings,
+        database=database,
+        store=store,
+        authenticator=authenticator,
+        presence=presence,
+        sio=sio,
+        chat=chat,
+        publisher=publisher,
+        writer=writer,
+    )
+    app.router.add_routes(health.routes)
+    app.router.add_routes(conversations.routes)
+    app.router.add_routes(admin.routes)
+    sio.attach(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if run_migrations:
+            await migrate.upgrade(database)
+        publisher.start()
+        writer.start()
+        yield
+        # Stored writes are flushed and pushed before the database goes away.
+        await writer.stop()
+        await publisher.stop()
+        await presence.close()
+        await database.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

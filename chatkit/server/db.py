@@ -1,0 +1,98 @@
+"""Engines: one per process, tuned per backend (SQLite WAL + immediate write transactions)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from chatkit.config import ConfigError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_WRITE = "chatkit_write"
+
+
+class Database:
+    """The engine plus the two kinds of transaction the store uses.
+
+    `read()` is a plain transaction. `write()` on SQLite starts with BEGIN IMMEDIATE, so a
+    writer takes the lock up front and waits (busy_timeout) instead of failing later with
+    "database is locked" when it upgrades from reading to writing.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        options: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            _ensure_sqlite_folder(url)
+            options["connect_args"] = {"isolation_level": None, "check_same_thread": False}
+            options["pool_size"] = pool_size
+        else:
+            options["pool_size"] = pool_size
+            options["max_overflow"] = pool_size * 2
+            options["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._writer_engine = self.engine.execution_options(**{_WRITE: True})
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer_engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"invalid setting database_url: cannot create folder {folder} ({exc.strerror})"
+            ) from exc
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # The driver runs in autocommit mode (isolation_level=None); we say when a
+        # transaction starts, and whether it will write.
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

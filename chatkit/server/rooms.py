@@ -1,0 +1,102 @@
+"""Socket.IO client managers with two room operations the chat needs across processes.
+
+- "Join everyone in room A to room B": when a conversation is created, both participants'
+  sockets (in their `user:<id>` rooms, possibly on other processes) join the conversation room.
+- "Skip everyone in room A": typing indicators go to a conversation except the typer's own
+  sockets, wherever they are connected.
+
+Both travel as ordinary emits, so python-socketio's pub/sub managers carry them between
+processes unchanged; each process applies them to its own sockets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+USER_ROOM_PREFIX = "user:"
+JOIN_ROOM_EVENT = "\x00chatkit:join-room"
+
+
+def user_room(user_id: str) -> str:
+    return USER_ROOM_PREFIX + user_id
+
+
+class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
+    """The local part of both operations; pub/sub managers put it after themselves in the MRO.
+
+    It also keeps an index of each socket's rooms: the stock manager finds them on disconnect
+    by scanning every room of the namespace, which is quadratic with thousands of sockets.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rooms_of: dict[tuple[str, str], set[Any]] = {}
+
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._rooms_of.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        rooms = self._rooms_of.get((namespace, sid))
+        if rooms is not None:
+            rooms.discard(room)
+
+    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        rooms = self._rooms_of.pop((namespace, sid), set())
+        if namespace not in self.rooms:
+            return
+        for room in rooms:
+            super().basic_leave_room(sid, namespace, room)
+        self.callbacks.pop(sid, None)
+        for pending in (self.pending_connect, self.pending_disconnect):
+            waiting = pending.get(namespace)
+            if waiting is not None and sid in waiting:
+                waiting.remove(sid)
+                if not waiting:
+                    del pending[namespace]
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        room = to or room
+        if event == JOIN_ROOM_EVENT:
+            self._join_members(namespace, room, data["room"])
+            return
+        if skip_sid:
+            skip_sid = self._expand_skips(namespace, skip_sid)
+        await super().emit(
+            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+        )
+
+    def _join_members(self, namespace: str, source: str | None, target: str) -> None:
+        if source is None:
+            return
+        for sid, eio_sid in list(self.get_participants(namespace, source)):
+            self.basic_enter_room(sid, namespace, target, eio_sid=eio_sid)
+
+    def _expand_skips(self, namespace: str, skip_sid: Any) -> list[str]:
+        skips = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        expanded: list[str] = []
+        for item in skips:
+            if isinstance(item, str) and item.startswith(USER_ROOM_PREFIX):
+                expanded.extend(sid for sid, _ in self.get_participants(namespace, item))
+            else:
+                expanded.append(item)
+        return expanded
+
+
+class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type: ignore[misc]
+    """Rooms shared by several processes through Redis pub/sub."""

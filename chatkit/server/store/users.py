@@ -1,0 +1,161 @@
+"""Queries about users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatkit.server.db import Database
+from chatkit.server.errors import Conflict, NotFound
+from chatkit.server.models import (
+    conversations_table as conversations,
+)
+from chatkit.server.models import (
+    sessions_table as sessions,
+)
+from chatkit.server.models import (
+    users_table as users,
+)
+from chatkit.server.store.records import UserRecord
+from chatkit.timefmt import utcnow
+
+_COLUMNS = (
+    users.c.id,
+    users.c.full_name,
+    users.c.email,
+    users.c.avatar_url,
+    users.c.notify_email,
+    users.c.tokens_valid_after,
+    users.c.created_at,
+    users.c.updated_at,
+)
+
+
+def _record(row: Any) -> UserRecord:
+    return UserRecord(*row)
+
+
+class UserStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def upsert(
+        self, *, user_id: str, full_name: str, email: str, avatar_url: str | None
+    ) -> tuple[UserRecord, bool]:
+        """Create or update a user; the flag says whether it was created."""
+        now = utcnow()
+        async with self._db.write() as conn:
+            existing = await conn.scalar(select(users.c.id).where(users.c.id == user_id))
+            if existing is None:
+                await conn.execute(
+                    users.insert().values(
+                        id=user_id,
+                        full_name=full_name,
+                        email=email,
+                        avatar_url=avatar_url,
+                        notify_email=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                await conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(full_name=full_name, email=email, avatar_url=avatar_url, updated_at=now)
+                )
+            record = await self._get(conn, user_id)
+        assert record is not None
+        return record, existing is None
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        async with self._db.read() as conn:
+            return await self._get(conn, user_id)
+
+    async def require(self, user_id: str) -> UserRecord:
+        record = await self.get(user_id)
+        if record is None:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+        return record
+
+    async def _get(self, conn: AsyncConnection, user_id: str) -> UserRecord | None:
+        row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
+        return _record(row) if row is not None else None
+
+    async def auth_state(self, user_id: str) -> tuple[bool, datetime | None]:
+        """Whether the user exists, and the instant before which their tokens are revoked."""
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(users.c.tokens_valid_after).where(users.c.id == user_id))
+            ).first()
+        if row is None:
+            return False, None
+        return True, row[0]
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(*_COLUMNS)
+                .order_by(users.c.full_name, users.c.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [_record(row) for row in rows]
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(users)) or 0)
+
+    async def set_notify_email(self, *, user_id: str, enabled: bool) -> None:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(notify_email=enabled, updated_at=utcnow())
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+
+    async def revoke_tokens(self, *, user_id: str, before: datetime | None = None) -> datetime:
+        """Refuse every token of the user issued before `before` (default: now)."""
+        instant = before or utcnow()
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(tokens_valid_after=instant, updated_at=utcnow())
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+        return instant
+
+    async def delete(self, *, user_id: str) -> None:
+        """Delete a user who takes part in no session (the platform removes sessions first)."""
+        async with self._db.write() as conn:
+            in_use = await conn.scalar(
+                select(func.count())
+                .select_from(sessions)
+                .where((sessions.c.mentor_id == user_id) | (sessions.c.mentee_id == user_id))
+            )
+            in_use = (in_use or 0) + (
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(conversations)
+                    .where(
+                        (conversations.c.mentor_id == user_id)
+                        | (conversations.c.mentee_id == user_id)
+                    )
+                )
+                or 0
+            )
+            if in_use:
+                raise Conflict(
+                    f"user {user_id} takes part in sessions or conversations",
+                    code="user_in_use",
+                )
+            result = await conn.execute(delete(users).where(users.c.id == user_id))
+        if result.rowcount == 0:
+            raise NotFound(f"no user {user_id}", code="user_not_found")

@@ -1,0 +1,163 @@
+"""Group commit: one task per process writes messages and read receipts in batches.
+
+Under load, many senders wait for the same transaction: each batch is one BEGIN, a few
+statements and one COMMIT however many messages it holds. On SQLite that also means a single
+writer connection, so writers never fight over the database lock. After the commit the
+results go to the publisher, in commit order, and each caller gets its own result back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from chatkit.server.errors import Unavailable
+from chatkit.server.presence import Presence
+from chatkit.server.store.messages import (
+    MarkRead,
+    MessageStore,
+    NewMessage,
+    Operation,
+    ReadResult,
+    Result,
+    SendResult,
+)
+from chatkit.timefmt import utcnow
+
+log = logging.getLogger("chatkit.writer")
+
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Pending:
+    operation: Operation
+    future: asyncio.Future[Result]
+
+
+class MessageWriter:
+    def __init__(
+        self,
+        messages: MessageStore,
+        presence: Presence,
+        on_commit: Callable[[list[Result]], None],
+        *,
+        notify_delay: float,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self._messages = messages
+        self._presence = presence
+        self._on_commit = on_commit
+        self._notify_delay = notify_delay
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="chatkit-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def send(self, message: NewMessage) -> SendResult:
+        result = await self._submit(message)
+        assert isinstance(result, SendResult)
+        return result
+
+    async def mark_read(self, receipt: MarkRead) -> ReadResult:
+        result = await self._submit(receipt)
+        assert isinstance(result, ReadResult)
+        return result
+
+    async def _submit(self, operation: Operation) -> Result:
+        if self._task is None or self._task.done():
+            raise Unavailable("the message writer is not running", code="writer_stopped")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(operation, future))
+        # Shielded: a caller that goes away must not cancel a write others share.
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            except Exception:  # the loop must survive anything one batch does
+                log.exception("message writer batch failed")
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        operations = [pending.operation for pending in batch]
+        await self._decide_notifications(operations)
+        try:
+            results = await self._messages.apply(
+                operations, now=utcnow(), notify_delay=self._notify_delay
+            )
+        except Exception as exc:
+            if len(batch) > 1:
+                # Find the culprit: every other operation still gets written.
+                for pending in batch:
+                    await self._write([pending])
+                return
+            _fail(batch[0].future, exc)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+        try:
+            self._on_commit(results)
+        except Exception:
+            log.exception("publishing committed writes failed; they are stored")
+
+    async def _decide_notifications(self, operations: list[Operation]) -> None:
+        sends = [op for op in operations if isinstance(op, NewMessage)]
+        if not sends:
+            return
+        recipients = {op.participants.other(op.sender_id) for op in sends}
+        try:
+            online = await self._presence.online(recipients)
+        except Exception:
+            # Presence unknown: assume offline, so no one misses a notification.
+            log.warning("presence lookup failed; queueing notifications for all recipients")
+            online = set()
+        for op in sends:
+            op.notify_recipient = op.participants.other(op.sender_id) not in online
+
+
+def _fail(future: asyncio.Future[Result], exc: Exception) -> None:
+    if future.done():
+        return
+    if isinstance(exc, OperationalError | DBAPIError) and (
+        isinstance(exc, OperationalError) or exc.connection_invalidated
+    ):
+        log.warning("database unavailable for a write: %s", exc.orig)
+        future.set_exception(
+            Unavailable("the database is unavailable; the message was not stored, retry")
+        )
+        return
+    if isinstance(exc, OSError | ConnectionError):
+        future.set_exception(
+            Unavailable("the database is unavailable; the message was not stored, retry")
+        )
+        return
+    log.error("write failed", exc_info=exc)
+    future.set_exception(exc)

@@ -1,0 +1,29 @@
+"""Instants: stored as UTC, rendered as the contract's `2024-01-15T10:00:00.000Z`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(instant: datetime) -> str:
+    """ISO-8601 in UTC with millisecond precision and a `Z` suffix."""
+    if instant.tzinfo is not None and instant.utcoffset():
+        instant = instant.astimezone(UTC)
+    return f"{instant:%Y-%m-%dT%H:%M:%S}.{instant.microsecond // 1000:03d}Z"
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO-8601 instant; one without an offset is taken as UTC.
+
+    Raises ValueError for anything that is not a real instant.
+    """
+    if not isinstance(text, str) or len(text) < 10 or len(text) > 40:
+        raise ValueError("not an ISO-8601 instant")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
