@@ -18,6 +18,7 @@ from chatkit.server.realtime import ChatNamespace, Publisher
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
 from chatkit.server.routes import admin, conversations, health
 from chatkit.server.services import SERVICES, Services
+from chatkit.server.sio import ChatSocketServer
 from chatkit.server.store import Store
 from chatkit.server.writer import MessageWriter
 from chatkit.tokens import TokenVerifier
@@ -44,7 +45,7 @@ def create_app(
     store = Store(database)
     authenticator = Authenticator(TokenVerifier(settings), store.users)
     presence = presence or LocalPresence()
-    sio = socketio.AsyncServer(
+    sio = ChatSocketServer(
         async_mode="aiohttp",
         client_manager=_client_manager(settings),
         json=jsonutil,
@@ -98,5 +99,11 @@ def create_app(
         await presence.close()
         await database.dispose()
 
+    async def close_connections(app: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for in-flight requests: long-polls and
+        # websockets end now, so clients reconnect instead of hanging until the timeout.
+        await sio.close_all_transports()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_connections)
     return app

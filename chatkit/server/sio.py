@@ -1,0 +1,38 @@
+"""The Socket.IO server class, with two fixes to python-socketio/engineio behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+
+log = logging.getLogger("chatkit.realtime")
+
+CLOSE_ALL_TIMEOUT_SECONDS = 5.0
+
+
+class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        # When a polling client says goodbye, engineio keeps its pending long-poll GET open
+        # until the ping timeout (~45 s), which also holds up a graceful shutdown. Wake it.
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None and not socket.upgraded:
+            socket.queue.put_nowait(None)
+
+    async def close_all_transports(self) -> None:
+        """Close every connection at the transport level, as a restart would.
+
+        Clients see "transport close" and reconnect by themselves (to another process behind
+        the load balancer), unlike a namespace disconnect, after which they would stay away.
+        """
+        sockets = list(self.eio.sockets.values())
+        if not sockets:
+            return
+        tasks = [asyncio.create_task(socket.close(wait=False, abort=False)) for socket in sockets]
+        done, pending = await asyncio.wait(tasks, timeout=CLOSE_ALL_TIMEOUT_SECONDS)
+        for task in pending:
+            task.cancel()
+        log.info("closed %d connections (%d did not finish in time)", len(done), len(pending))

@@ -1,0 +1,46 @@
+"""A real chatkit server on a free loopback port, inside the test's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from chatkit.config import Settings
+from chatkit.server.app import create_app
+from chatkit.server.services import SERVICES, Services
+from chatkit.tokens import mint
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    url: str
+    app: web.Application
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    def token(self, user_id: str | None, *, ttl: int = 3600, admin: bool = False) -> str:
+        return mint(self.settings, user_id=user_id, ttl_seconds=ttl, admin=admin)
+
+    @property
+    def admin_token(self) -> str:
+        return self.token(None, admin=True)
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield RunningServer(settings=settings, url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        await runner.cleanup()
