@@ -210,9 +210,16 @@ def validate(model: type[BodyT], data: Any) -> BodyT:
         raise _as_error(exc) from None
 
 
+def _is_shape_error(error: Any) -> bool:
+    if error["type"] in _SHAPE_ERRORS:
+        return True
+    # A choice among strings given something that is not a string is a type error too.
+    return bool(error["type"] == "literal_error" and not isinstance(error.get("input"), str))
+
+
 def _as_error(exc: ValidationError) -> BadRequest | Unprocessable:
     errors = exc.errors(include_url=False)
-    shape = [e for e in errors if e["type"] in _SHAPE_ERRORS]
+    shape = [e for e in errors if _is_shape_error(e)]
     first = shape[0] if shape else errors[0]
     field = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
