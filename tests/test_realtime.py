@@ -105,9 +105,7 @@ async def test_typing_goes_to_the_other_side_but_not_to_own_tabs(api: Api) -> No
         connected(url, pair.mentor_token) as typer_other_tab,
         connected(url, pair.mentee_token) as mentee,
     ):
-        ack = await typer.call(
-            "typing", {"conversationId": pair.conversation_id, "isTyping": True}
-        )
+        ack = await typer.call("typing", {"conversationId": pair.conversation_id, "isTyping": True})
         event = await mentee.next("user_typing")
         await typer_other_tab.barrier()
         await typer.barrier()
@@ -159,11 +157,15 @@ async def test_patch_read_emits_the_same_payload_as_it_returns(api: Api) -> None
         )
         receipt = await mentee.next("messages_read")
 
-    assert receipt == patch.body == {
-        "conversationId": pair.conversation_id,
-        "readBy": pair.mentor_id,
-        "count": 1,
-    }
+    assert (
+        receipt
+        == patch.body
+        == {
+            "conversationId": pair.conversation_id,
+            "readBy": pair.mentor_id,
+            "count": 1,
+        }
+    )
 
 
 async def test_join_and_leave_with_acknowledgements(api: Api) -> None:
@@ -235,7 +237,9 @@ async def test_events_without_payload_or_ack_do_not_break_anything(api: Api) -> 
         await mentee.client.emit("typing", namespace="/chat")
         await mentee.client.emit("mark_read", namespace="/chat")
         await mentee.client.emit("no_such_event", {"x": 1}, namespace="/chat")
-        ack = await mentee.call("typing", {"conversationId": pair.conversation_id, "isTyping": False})
+        ack = await mentee.call(
+            "typing", {"conversationId": pair.conversation_id, "isTyping": False}
+        )
 
         assert ack == {"ok": True}
 

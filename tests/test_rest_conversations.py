@@ -148,12 +148,8 @@ async def test_list_pagination_and_limits(api: Api) -> None:
     token = api.server.token(mentee)
 
     page1 = await api.get("/api/conversations", token=token, params={"limit": "2"})
-    page2 = await api.get(
-        "/api/conversations", token=token, params={"limit": "2", "offset": "2"}
-    )
-    page3 = await api.get(
-        "/api/conversations", token=token, params={"limit": "2", "offset": "4"}
-    )
+    page2 = await api.get("/api/conversations", token=token, params={"limit": "2", "offset": "2"})
+    page3 = await api.get("/api/conversations", token=token, params={"limit": "2", "offset": "4"})
 
     seen = [item["id"] for item in page1.body + page2.body + page3.body]
     assert seen == list(reversed(ids))

@@ -146,7 +146,10 @@ async def test_history_pages_backwards_without_gaps_or_repeats(api: Api) -> None
 
 async def test_after_cursor_returns_newer_messages_oldest_first(api: Api) -> None:
     pair = await api.pair()
-    sent = [(await api.send(pair.mentor_token, pair.conversation_id, str(i))).body["id"] for i in range(7)]
+    sent = [
+        (await api.send(pair.mentor_token, pair.conversation_id, str(i))).body["id"]
+        for i in range(7)
+    ]
 
     newer = await _history(api, pair, after=sent[2], limit="3")
     rest = await _history(api, pair, after=newer["nextCursor"])

@@ -70,7 +70,10 @@ def _unsigned(payload: dict[str, object]) -> str:
         (lambda sub, now: _forge({"exp": now + 60}), "invalid_claims"),
         (lambda sub, now: _forge({"sub": "bob", "exp": now + 60}), "invalid_claims"),
         (lambda sub, now: _forge({"sub": sub, "exp": now - 1}), "token_expired"),
-        (lambda sub, now: _forge({"sub": sub, "exp": now + 60, "nbf": now + 30}), "token_not_yet_valid"),
+        (
+            lambda sub, now: _forge({"sub": sub, "exp": now + 60, "nbf": now + 30}),
+            "token_not_yet_valid",
+        ),
     ],
 )
 def test_bad_tokens_are_refused_with_a_reason(make: object, code: str) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from chatkit.commands.common import (
@@ -13,10 +14,12 @@ from chatkit.commands.common import (
     console,
     fail,
     friendly_errors,
+    print_json,
     settings_or_exit,
     with_store,
 )
 from chatkit.ids import new_id, parse_uuid
+from chatkit.server import render
 from chatkit.server.store import Store
 from chatkit.server.store.records import SESSION_STATUSES, SessionRecord, UserRecord
 from chatkit.timefmt import iso, parse_instant, utcnow
@@ -68,6 +71,7 @@ def users_add(
 @users_app.command("list")
 def users_list(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """List users."""
@@ -77,10 +81,14 @@ def users_list(
         return await store.users.list(limit=limit)
 
     records = with_store(settings, work)
-    table = Table(title=f"{len(records)} users")
-    table.add_column("id", overflow="fold", min_width=36)
-    for name in ("name", "email", "emails"):
-        table.add_column(name, overflow="fold")
+    if as_json:
+        print_json([render.user(record) for record in records])
+        return
+    table = Table(title=f"{len(records)} users", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("email", overflow="fold")
+    table.add_column("emails")
     for record in records:
         table.add_row(
             record.id, record.full_name, record.email, "on" if record.notify_email else "off"
@@ -162,24 +170,35 @@ def sessions_list(
         str | None, typer.Option("--user", help="Only sessions this user takes part in.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """List mentoring sessions, latest start first."""
     settings = settings_or_exit(config)
     user_id = _uuid_or_exit(user, "--user") if user else None
 
-    async def work(store: Store) -> list[SessionRecord]:
-        return await store.sessions.list(user_id=user_id, limit=limit)
+    async def work(store: Store) -> tuple[list[SessionRecord], dict[str, str]]:
+        records = await store.sessions.list(user_id=user_id, limit=limit)
+        ids = {r.mentor_id for r in records} | {r.mentee_id for r in records}
+        return records, await store.users.names(ids)
 
-    records = with_store(settings, work)
-    table = Table(title=f"{len(records)} sessions")
-    for name in ("id", "mentor", "mentee"):
-        table.add_column(name, overflow="fold", min_width=36)
-    table.add_column("starts", overflow="fold")
-    table.add_column("status")
+    records, names = with_store(settings, work)
+    if as_json:
+        print_json([render.session(record) for record in records])
+        return
+    table = Table(title=f"{len(records)} sessions", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("mentor → mentee")
+    table.add_column("starts (UTC)")
+    table.add_column("status", no_wrap=True)
     for record in records:
+        mentor = names.get(record.mentor_id, record.mentor_id)
+        mentee = names.get(record.mentee_id, record.mentee_id)
         table.add_row(
-            record.id, record.mentor_id, record.mentee_id, iso(record.start_at), record.status
+            record.id,
+            f"{mentor} → {mentee}",
+            iso(record.start_at)[:16].replace("T", " "),
+            record.status,
         )
     console.print(table)
 

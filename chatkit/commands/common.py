@@ -84,5 +84,12 @@ def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def print_json(data: object) -> None:
+    """JSON for scripts: plain, one document, on stdout."""
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
 def is_tty() -> bool:
     return sys.stdout.isatty()

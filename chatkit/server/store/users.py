@@ -85,6 +85,16 @@ class UserStore:
         row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
         return _record(row) if row is not None else None
 
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        """Full names by id, for the ids that exist."""
+        if not user_ids:
+            return {}
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(users.c.id, users.c.full_name).where(users.c.id.in_(user_ids))
+            )
+            return {row[0]: row[1] for row in rows}
+
     async def auth_state(self, user_id: str) -> tuple[bool, datetime | None]:
         """Whether the user exists, and the instant before which their tokens are revoked."""
         async with self._db.read() as conn:
