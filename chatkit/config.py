@@ -51,6 +51,7 @@ class Settings(BaseSettings):
 
     # [redis]
     redis_url: str = ""
+    presence_ttl: float = Field(default=30.0, ge=1.0)
 
     # [notify]
     smtp_url: str = ""
@@ -137,6 +138,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("jwt", "issuer"): "jwt_issuer",
     ("jwt", "audience"): "jwt_audience",
     ("redis", "url"): "redis_url",
+    ("redis", "presence_ttl"): "presence_ttl",
     ("notify", "smtp_url"): "smtp_url",
     ("notify", "mail_from"): "mail_from",
     ("notify", "delay"): "notify_delay",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import socketio
 from aiohttp import web
 
 from chatkit.config import Settings
@@ -13,7 +12,7 @@ from chatkit.server import jsonutil, migrate
 from chatkit.server.auth import Authenticator, auth_middleware
 from chatkit.server.db import Database
 from chatkit.server.errors import error_middleware
-from chatkit.server.presence import LocalPresence, Presence
+from chatkit.server.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.realtime import ChatNamespace, Publisher
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
 from chatkit.server.routes import admin, conversations, health
@@ -26,10 +25,32 @@ from chatkit.tokens import TokenVerifier
 log = logging.getLogger("chatkit.server")
 
 
-def _client_manager(settings: Settings) -> socketio.AsyncManager:
+def _client_manager(settings: Settings) -> RoomLinkingManager:
     if settings.redis_url:
         return RedisRoomManager(settings.redis_url, channel="chatkit")
     return RoomLinkingManager()
+
+
+def _presence(settings: Settings) -> Presence:
+    if settings.redis_url:
+        return RedisPresence(settings.redis_url, ttl=settings.presence_ttl)
+    return LocalPresence()
+
+
+def _readiness(
+    database: Database, presence: Presence, manager: RoomLinkingManager
+) -> dict[str, Callable[[], Awaitable[None]]]:
+    checks: dict[str, Callable[[], Awaitable[None]]] = {"database": database.ping}
+    if isinstance(presence, RedisPresence):
+        checks["redis"] = presence.ping
+    if isinstance(manager, RedisRoomManager):
+
+        async def listener() -> None:
+            if not manager.healthy:
+                raise ConnectionError(manager.last_error or "the redis listener is not subscribed")
+
+        checks["redis_listener"] = listener
+    return checks
 
 
 def _cors(settings: Settings) -> str | list[str]:
@@ -44,10 +65,11 @@ def create_app(
     database = Database(settings.database_url)
     store = Store(database)
     authenticator = Authenticator(TokenVerifier(settings), store.users)
-    presence = presence or LocalPresence()
+    presence = presence or _presence(settings)
+    manager = _client_manager(settings)
     sio = ChatSocketServer(
         async_mode="aiohttp",
-        client_manager=_client_manager(settings),
+        client_manager=manager,
         json=jsonutil,
         cors_allowed_origins=_cors(settings),
         logger=False,
@@ -81,6 +103,7 @@ def create_app(
         chat=chat,
         publisher=publisher,
         writer=writer,
+        readiness=_readiness(database, presence, manager),
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
@@ -90,12 +113,15 @@ def create_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
             await migrate.upgrade(database)
+        presence.start()
+        sio.start_manager()
         publisher.start()
         writer.start()
         yield
         # Stored writes are flushed and pushed before the database goes away.
         await writer.stop()
         await publisher.stop()
+        await sio.stop_manager()
         await presence.close()
         await database.dispose()
 

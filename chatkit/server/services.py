@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import socketio
@@ -27,6 +28,8 @@ class Services:
     chat: ChatNamespace
     publisher: Publisher
     writer: MessageWriter
+    # Named checks for /readyz; each raises when its dependency is unusable.
+    readiness: dict[str, Callable[[], Awaitable[None]]]
 
 
 SERVICES = web.AppKey("chatkit.services", Services)

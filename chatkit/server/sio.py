@@ -14,6 +14,25 @@ CLOSE_ALL_TIMEOUT_SECONDS = 5.0
 
 
 class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    def start_manager(self) -> None:
+        """Start the client manager now (python-socketio waits for the first connection),
+        so a process subscribes to Redis before it has sockets and /readyz can tell."""
+        if not self.manager_initialized:
+            self.manager_initialized = True
+            self.manager.initialize()
+
+    async def stop_manager(self) -> None:
+        """Stop the manager's background listener (Redis), if it runs one."""
+        task = getattr(self.manager, "thread", None)
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # it was failing anyway; we are stopping
+                log.debug("redis listener ended with an error", exc_info=True)
+
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)
         # When a polling client says goodbye, engineio keeps its pending long-poll GET open

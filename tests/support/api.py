@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.server import RunningServer
+from tests.support.server import Endpoint
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Pair:
 
 
 class Api:
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: Endpoint) -> None:
         self.server = server
         self._session: aiohttp.ClientSession | None = None
 

@@ -15,14 +15,11 @@ from chatkit.tokens import mint
 
 
 @dataclass
-class RunningServer:
+class Endpoint:
+    """Any chatkit server the tests talk to: its base URL and the settings to mint tokens."""
+
     settings: Settings
     url: str
-    app: web.Application
-
-    @property
-    def services(self) -> Services:
-        return self.app[SERVICES]
 
     def token(self, user_id: str | None, *, ttl: int = 3600, admin: bool = False) -> str:
         return mint(self.settings, user_id=user_id, ttl_seconds=ttl, admin=admin)
@@ -30,6 +27,17 @@ class RunningServer:
     @property
     def admin_token(self) -> str:
         return self.token(None, admin=True)
+
+
+@dataclass
+class RunningServer(Endpoint):
+    """A server running inside the test's own event loop."""
+
+    app: web.Application
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
 
 
 @asynccontextmanager

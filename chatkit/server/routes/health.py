@@ -25,12 +25,13 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     app = services(request)
     checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(app.database.ping(), READY_TIMEOUT_SECONDS)
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means "not ready", whatever the driver raised
-        log.warning("readiness: database check failed: %s", exc)
-        checks["database"] = "unavailable"
+    for name, check in app.readiness.items():
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_SECONDS)
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means "not ready", whatever was raised
+            log.warning("readiness: %s check failed: %s", name, exc)
+            checks[name] = "unavailable"
     ready = all(state == "ok" for state in checks.values())
     return json_response(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
