@@ -17,7 +17,7 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     def start_manager(self) -> None:
         """Start the client manager now (python-socketio waits for the first connection),
         so a process subscribes to Redis before it has sockets and /readyz can tell."""
-        if not self.manager_initialized:
+        if not getattr(self, "manager_initialized", False):
             self.manager_initialized = True
             self.manager.initialize()
 
