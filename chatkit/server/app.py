@@ -12,6 +12,8 @@ from chatkit.server import jsonutil, migrate
 from chatkit.server.auth import Authenticator, auth_middleware
 from chatkit.server.db import Database
 from chatkit.server.errors import error_middleware
+from chatkit.server.logs import request_id_middleware
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.realtime import ChatNamespace, Publisher
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
@@ -76,9 +78,14 @@ def create_app(
         engineio_logger=False,
         max_http_buffer_size=settings.max_body_bytes,
     )
-    publisher = Publisher(sio)
+    metrics = Metrics()
+    publisher = Publisher(sio, metrics)
     writer = MessageWriter(
-        store.messages, presence, publisher.committed, notify_delay=settings.notify_delay
+        store.messages,
+        presence,
+        publisher.committed,
+        notify_delay=settings.notify_delay,
+        metrics=metrics,
     )
     chat = ChatNamespace(
         store=store,
@@ -86,11 +93,17 @@ def create_app(
         presence=presence,
         writer=writer,
         publisher=publisher,
+        metrics=metrics,
     )
     sio.register_namespace(chat)
 
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(authenticator)],
+        middlewares=[
+            request_id_middleware,
+            metrics.middleware(),
+            error_middleware,
+            auth_middleware(authenticator),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SERVICES] = Services(
@@ -103,6 +116,7 @@ def create_app(
         chat=chat,
         publisher=publisher,
         writer=writer,
+        metrics=metrics,
         readiness=_readiness(database, presence, manager),
     )
     app.router.add_routes(health.routes)

@@ -15,6 +15,7 @@ from chatkit.ids import parse_uuid
 from chatkit.server import render
 from chatkit.server.auth import Authenticator, handshake_token
 from chatkit.server.errors import ChatkitError, NotFound
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
 from chatkit.server.rooms import JOIN_ROOM_EVENT, user_room
 from chatkit.server.schemas import Body, ConversationRef, TypingIn, validate
@@ -41,8 +42,9 @@ class Publisher:
     and a slow emit never holds up the writer or an HTTP response.
     """
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, metrics: Metrics) -> None:
         self._sio = sio
+        self._emitted = metrics.events_emitted
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -82,6 +84,7 @@ class Publisher:
             event, payload, room = await self._queue.get()
             try:
                 await self._sio.emit(event, payload, room=room, namespace=NAMESPACE)
+                self._emitted.labels(event).inc()
             except Exception:
                 # DB is truth: the write is stored; clients catch up with `after`.
                 log.exception("emitting %s to %s failed", event, room)
@@ -111,8 +114,10 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         presence: Presence,
         writer: MessageWriter,
         publisher: Publisher,
+        metrics: Metrics,
     ) -> None:
         super().__init__(NAMESPACE)
+        self._metrics = metrics
         self._store = store
         self._auth = authenticator
         self._presence = presence
@@ -146,6 +151,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for conversation_id in conversation_ids:
             await self.enter_room(sid, conversation_id)
         await self._presence.connected(claims.user_id, sid)
+        self._metrics.connected_sockets.inc()
         loop = asyncio.get_running_loop()
         delay = max(0.0, claims.expires_at - time.time())
         state.expiry = loop.call_later(delay, self._expire, sid)
@@ -156,6 +162,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         if state.expiry is not None:
             state.expiry.cancel()
+        self._metrics.connected_sockets.dec()
         await self._presence.disconnected(state.user_id, sid)
 
     def _expire(self, sid: str) -> None:
@@ -225,6 +232,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             room=participants.conversation_id,
             skip_sid=[user_room(state.user_id)],
         )
+        self._metrics.events_emitted.labels("user_typing").inc()
         return OK
 
     async def _mark_read(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:

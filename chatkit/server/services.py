@@ -11,6 +11,7 @@ from aiohttp import web
 from chatkit.config import Settings
 from chatkit.server.auth import Authenticator
 from chatkit.server.db import Database
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
 from chatkit.server.realtime import ChatNamespace, Publisher
 from chatkit.server.store import Store
@@ -28,6 +29,7 @@ class Services:
     chat: ChatNamespace
     publisher: Publisher
     writer: MessageWriter
+    metrics: Metrics
     # Named checks for /readyz; each raises when its dependency is unusable.
     readiness: dict[str, Callable[[], Awaitable[None]]]
 

@@ -42,16 +42,17 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             socket.queue.put_nowait(None)
 
     async def close_all_transports(self) -> None:
-        """Close every connection at the transport level, as a restart would.
+        """Drop every connection at the transport level, as a restart would.
 
         Clients see "transport close" and reconnect by themselves (to another process behind
-        the load balancer), unlike a namespace disconnect, after which they would stay away.
+        the load balancer). An Engine.IO CLOSE packet or a namespace disconnect would instead
+        tell some clients (python-socketio's among them) that the server wants them gone.
         """
         sockets = list(self.eio.sockets.values())
-        if not sockets:
-            return
-        tasks = [asyncio.create_task(socket.close(wait=False, abort=False)) for socket in sockets]
-        done, pending = await asyncio.wait(tasks, timeout=CLOSE_ALL_TIMEOUT_SECONDS)
-        for task in pending:
-            task.cancel()
-        log.info("closed %d connections (%d did not finish in time)", len(done), len(pending))
+        for socket in sockets:
+            # Ends the websocket writer (which then closes the websocket) or a long-poll.
+            socket.queue.put_nowait(None)
+        deadline = asyncio.get_running_loop().time() + CLOSE_ALL_TIMEOUT_SECONDS
+        while self.eio.sockets and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        log.info("closed %d connections (%d still open)", len(sockets), len(self.eio.sockets))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from chatkit.server.errors import Unavailable
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
 from chatkit.server.store.messages import (
     MarkRead,
@@ -47,8 +49,10 @@ class MessageWriter:
         on_commit: Callable[[list[Result]], None],
         *,
         notify_delay: float,
+        metrics: Metrics | None = None,
         max_batch: int = MAX_BATCH,
     ) -> None:
+        self._metrics = metrics
         self._messages = messages
         self._presence = presence
         self._on_commit = on_commit
@@ -108,6 +112,7 @@ class MessageWriter:
     async def _write(self, batch: list[_Pending]) -> None:
         operations = [pending.operation for pending in batch]
         await self._decide_notifications(operations)
+        started = time.perf_counter()
         try:
             results = await self._messages.apply(
                 operations, now=utcnow(), notify_delay=self._notify_delay
@@ -120,6 +125,12 @@ class MessageWriter:
                 return
             _fail(batch[0].future, exc)
             return
+        if self._metrics is not None:
+            self._metrics.commit_duration.observe(time.perf_counter() - started)
+            self._metrics.batch_size.observe(len(batch))
+            stored = sum(1 for r in results if isinstance(r, SendResult) and r.created)
+            if stored:
+                self._metrics.messages_stored.inc(stored)
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
