@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
 
+    # [limits]
+    message_rate: str = "30/second"
+    event_rate: str = "50/second"
+    max_sockets_per_user: int = Field(default=100, ge=0)
+    typing_timeout: float = Field(default=8.0, gt=0)
+
     # [database]
     database_url: str = "sqlite+aiosqlite:///./chatkit.db"
 
@@ -64,6 +70,19 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("message_rate", "event_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip() in ("", "0", "off"):
+            return ""
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must look like 30/second, 100/minute or 5 per 10 seconds") from None
+        return value.strip()
 
     @field_validator("redis_url")
     @classmethod
@@ -128,6 +147,10 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("server", "max_body_bytes"): "max_body_bytes",
     ("server", "log_level"): "log_level",
     ("server", "log_format"): "log_format",
+    ("limits", "message_rate"): "message_rate",
+    ("limits", "event_rate"): "event_rate",
+    ("limits", "max_sockets_per_user"): "max_sockets_per_user",
+    ("limits", "typing_timeout"): "typing_timeout",
     ("database", "url"): "database_url",
     ("jwt", "secret"): "jwt_secret",
     ("jwt", "secret_file"): "secret_file",

@@ -141,7 +141,12 @@ class TokenVerifier:
                 algorithms=self._algorithms,
                 issuer=self._issuer,
                 audience=self._audience,
-                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+                # A token "issued in the future" only means the issuer's clock runs ahead.
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self._audience is not None,
+                    "verify_iat": False,
+                },
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("token_expired", "the token has expired") from None

@@ -36,7 +36,11 @@ async def _send_until_refused(url: str, token: str, conversation_id: str, tag: s
 
 
 async def test_sigterm_keeps_every_acknowledged_message(tmp_path: Path, database_url: str) -> None:
-    env = {"CHATKIT_DATABASE_URL": database_url, "CHATKIT_JWT_SECRET": SECRET}
+    env = {
+        "CHATKIT_DATABASE_URL": database_url,
+        "CHATKIT_JWT_SECRET": SECRET,
+        "CHATKIT_MESSAGE_RATE": "off",
+    }
     settings = Settings(jwt_secret=SECRET, database_url=database_url)
     with serving(tmp_path, env) as first:
         endpoint = Endpoint(settings=settings, url=first.url)

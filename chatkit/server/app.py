@@ -15,7 +15,9 @@ from chatkit.server.errors import error_middleware
 from chatkit.server.logs import request_id_middleware
 from chatkit.server.metrics import Metrics
 from chatkit.server.presence import LocalPresence, Presence, RedisPresence
-from chatkit.server.realtime import ChatNamespace, Publisher
+from chatkit.server.publisher import Publisher
+from chatkit.server.ratelimit import RateLimits
+from chatkit.server.realtime import ChatNamespace
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
 from chatkit.server.routes import admin, conversations, health
 from chatkit.server.services import SERVICES, Services
@@ -79,6 +81,7 @@ def create_app(
         max_http_buffer_size=settings.max_body_bytes,
     )
     metrics = Metrics()
+    limits = RateLimits(settings)
     publisher = Publisher(sio, metrics)
     writer = MessageWriter(
         store.messages,
@@ -93,8 +96,12 @@ def create_app(
         presence=presence,
         writer=writer,
         publisher=publisher,
+        limits=limits,
         metrics=metrics,
+        max_sockets_per_user=settings.max_sockets_per_user,
+        typing_timeout=settings.typing_timeout,
     )
+    chat.attach(manager)
     sio.register_namespace(chat)
 
     app = web.Application(
@@ -117,6 +124,7 @@ def create_app(
         publisher=publisher,
         writer=writer,
         metrics=metrics,
+        limits=limits,
         readiness=_readiness(database, presence, manager),
     )
     app.router.add_routes(health.routes)
@@ -131,8 +139,10 @@ def create_app(
         sio.start_manager()
         publisher.start()
         writer.start()
+        chat.start()
         yield
         # Stored writes are flushed and pushed before the database goes away.
+        await chat.stop()
         await writer.stop()
         await publisher.stop()
         await sio.stop_manager()

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
+from chatkit.server.db import is_unavailable
 from chatkit.server.errors import Unavailable
 from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
@@ -123,6 +124,8 @@ class MessageWriter:
                 for pending in batch:
                     await self._write([pending])
                 return
+            if isinstance(exc, IntegrityError) and await self._resolve_duplicate(batch[0]):
+                return
             _fail(batch[0].future, exc)
             return
         if self._metrics is not None:
@@ -138,6 +141,22 @@ class MessageWriter:
             self._on_commit(results)
         except Exception:
             log.exception("publishing committed writes failed; they are stored")
+
+    async def _resolve_duplicate(self, pending: _Pending) -> bool:
+        """Another process stored the same clientMessageId first: answer with its message."""
+        op = pending.operation
+        if not isinstance(op, NewMessage) or op.client_message_id is None:
+            return False
+        existing = await self._messages.by_client_id(
+            conversation_id=op.participants.conversation_id,
+            sender_id=op.sender_id,
+            client_message_id=op.client_message_id,
+        )
+        if existing is None:
+            return False
+        if not pending.future.done():
+            pending.future.set_result(SendResult(existing, created=False))
+        return True
 
     async def _decide_notifications(self, operations: list[Operation]) -> None:
         sends = [op for op in operations if isinstance(op, NewMessage)]
@@ -157,17 +176,13 @@ class MessageWriter:
 def _fail(future: asyncio.Future[Result], exc: Exception) -> None:
     if future.done():
         return
-    if isinstance(exc, OperationalError | DBAPIError) and (
-        isinstance(exc, OperationalError) or exc.connection_invalidated
-    ):
-        log.warning("database unavailable for a write: %s", exc.orig)
+    if is_unavailable(exc):
+        log.warning("database unavailable for a write: %s", exc)
         future.set_exception(
-            Unavailable("the database is unavailable; the message was not stored, retry")
-        )
-        return
-    if isinstance(exc, OSError | ConnectionError):
-        future.set_exception(
-            Unavailable("the database is unavailable; the message was not stored, retry")
+            Unavailable(
+                "the database is unavailable; nothing was stored, retry",
+                headers={"Retry-After": "1"},
+            )
         )
         return
     log.error("write failed", exc_info=exc)
