@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from chatkit.config import Settings
+from chatkit.notify import build_worker
 from chatkit.server import jsonutil, migrate
 from chatkit.server.auth import Authenticator, auth_middleware
 from chatkit.server.db import Database
@@ -17,7 +18,7 @@ from chatkit.server.metrics import Metrics
 from chatkit.server.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.realtime import ChatNamespace, Publisher
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
-from chatkit.server.routes import admin, conversations, health
+from chatkit.server.routes import admin, conversations, health, notifications
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.sio import ChatSocketServer
 from chatkit.server.store import Store
@@ -96,6 +97,8 @@ def create_app(
         metrics=metrics,
     )
     sio.register_namespace(chat)
+    # Built now so that a bad smtp_url stops start-up with one line.
+    notifier = build_worker(settings, store.notifications) if settings.notify_worker else None
 
     app = web.Application(
         middlewares=[
@@ -122,6 +125,7 @@ def create_app(
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
     app.router.add_routes(admin.routes)
+    app.router.add_routes(notifications.routes)
     sio.attach(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -131,7 +135,11 @@ def create_app(
         sio.start_manager()
         publisher.start()
         writer.start()
+        if notifier is not None:
+            notifier.start()
         yield
+        if notifier is not None:
+            await notifier.stop()
         # Stored writes are flushed and pushed before the database goes away.
         await writer.stop()
         await publisher.stop()
