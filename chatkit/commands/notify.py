@@ -20,7 +20,7 @@ from chatkit.commands.common import (
 from chatkit.ids import parse_uuid
 from chatkit.server.store import Store
 from chatkit.server.store.notifications import STATUSES, NotificationRecord
-from chatkit.timefmt import iso, utcnow
+from chatkit.timefmt import utcnow
 
 notify_app = typer.Typer(help="Offline-recipient email notifications.", no_args_is_help=True)
 
@@ -57,7 +57,6 @@ def notify_list(
     table.add_column("id", overflow="fold", min_width=36)
     table.add_column("status")
     table.add_column("to", overflow="fold")
-    table.add_column("conversation", overflow="fold")
     table.add_column("due / sent", overflow="fold")
     table.add_column("tries", justify="right")
     table.add_column("email", overflow="fold")
@@ -68,8 +67,7 @@ def notify_list(
             record.id,
             f"[{_STYLE.get(record.status, '')}]{record.status}[/]",
             record.email or record.user_id,
-            record.conversation_id[:8] + "…",
-            iso(when),
+            f"{when:%Y-%m-%d %H:%M:%S}",
             str(record.attempts),
             (record.claim_id or "")[-8:],
             record.last_error or "",

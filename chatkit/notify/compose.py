@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from html import escape
+from typing import cast
 
 from chatkit.notify.unsubscribe import unsubscribe_url
 from chatkit.server.store.notifications import Delivery, QueuedMessage
@@ -21,6 +24,21 @@ from chatkit.server.store.records import MessageRecord
 # An email is a nudge, not a transcript: the latest few messages, each cut to a readable size.
 MAX_MESSAGES_SHOWN = 10
 MAX_CHARS_SHOWN = 1000
+
+
+class _VerbatimHeader(UnstructuredHeader):
+    """A header written as is. The default policy would fold a long URL into RFC 2047
+    encoded words, which mail clients do not decode in List-Unsubscribe (one-click breaks)."""
+
+    def fold(self, *, policy: Policy) -> str:
+        # The registry mixes BaseHeader (which has `name`) into this class at run time.
+        return f"{self.name}: {self}{policy.linesep}"  # type: ignore[attr-defined]
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", cast(type[BaseHeader], _VerbatimHeader))
+# Also used when the SMTP client flattens with its own policy: stored headers keep their class.
+POLICY = default_policy.clone(header_factory=_HEADERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +85,7 @@ def compose(delivery: Delivery, unread: list[QueuedMessage], options: EmailOptio
     when = session_date(delivery.session_start)
     newest = unread[-1].message
 
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     email["Subject"] = f"{sender} sent you {_count(len(unread))}"
     email["From"] = options.mail_from
     email["To"] = Address(display_name=recipient.full_name, addr_spec=recipient.email)
