@@ -5,6 +5,10 @@ database states with timeouts, never on fixed sleeps."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -447,3 +451,60 @@ async def test_users_notify_off_from_the_command_line(
             runner.invoke, cli, ["users", "notify-off", pair.session_id], env=env
         )
         assert unknown.exit_code == 1 and "no user" in unknown.output
+
+
+async def test_notify_run_delivers_alone_and_stops_on_sigterm(
+    database_url: str, tmp_path: Path, inbox: Inbox, mail: int
+) -> None:
+    settings = notify_settings(database_url, tmp_path, notify_worker=False, notify_delay=0)
+    async with chat(settings) as api:
+        pair = await api.pair()
+        await api.send(pair.mentor_token, pair.conversation_id, "from a separate worker")
+        env = {
+            **os.environ,
+            "CHATKIT_DATABASE_URL": settings.database_url,
+            "CHATKIT_SMTP_URL": smtp_url(mail),
+            "CHATKIT_NOTIFY_POLL_INTERVAL": "0.05",
+            "CHATKIT_JWT_SECRET": "test-secret-0123456789-abcdefghij",
+        }
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatkit",
+            "notify",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            [received] = await inbox.wait_for(1, timeout=30)
+            [row] = await eventually(settled(api.server, pair.mentee_id, 1))
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(worker.communicate(), 30)
+        assert worker.returncode == 0, output.decode()
+        assert row.status == "sent" and (row.claimed_by or "").startswith(socket.gethostname())
+        assert "from a separate worker" in received.part("plain")
+        assert b"notify worker delivering to SMTP 127.0.0.1" in output
+        assert b"notified " in output
+
+
+async def test_notify_run_once(database_url: str, tmp_path: Path) -> None:
+    settings = notify_settings(database_url, tmp_path, notify_worker=False, notify_delay=0)
+    async with chat(settings) as api:
+        pair = await api.pair()
+        await api.send(pair.mentor_token, pair.conversation_id, "one round only")
+        env = {
+            "CHATKIT_DATABASE_URL": settings.database_url,
+            "CHATKIT_NOTIFY_OUTBOX": str(tmp_path / "once"),
+            "CHATKIT_JWT_SECRET": "test-secret-0123456789-abcdefghij",
+        }
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["notify", "run", "--once"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert "1 email(s) sent, 0 dropped" in result.output
+        assert len(list((tmp_path / "once").glob("*.eml"))) == 1
+        [row] = await rows_of(api.server, pair.mentee_id)()
+        assert row.status == "sent"
