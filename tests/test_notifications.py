@@ -508,3 +508,15 @@ async def test_notify_run_once(database_url: str, tmp_path: Path) -> None:
         assert len(list((tmp_path / "once").glob("*.eml"))) == 1
         [row] = await rows_of(api.server, pair.mentee_id)()
         assert row.status == "sent"
+
+
+def test_a_bad_smtp_url_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        "CHATKIT_SMTP_URL": "smtp://",
+        "CHATKIT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+    }
+    result = CliRunner().invoke(cli, ["notify", "run", "--once"], env=env)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: invalid setting smtp_url: must look like smtp://[user:pass@]host:port"
+    ]
