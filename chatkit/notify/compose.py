@@ -7,6 +7,7 @@ out (notify_include_content = false) it says only who wrote and how many message
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
@@ -46,7 +47,9 @@ class EmailOptions:
     mail_from: str
     base_url: str
     include_content: bool
-    secret: str
+    # Called when an email is written, not at start-up: with RS256/ES256 and no jwt_secret
+    # the secret file is only created (and needed) once there is an email to sign a link for.
+    secret: Callable[[], str]
 
     @property
     def domain(self) -> str:
@@ -81,7 +84,7 @@ def compose(delivery: Delivery, unread: list[QueuedMessage], options: EmailOptio
     recipient = delivery.recipient
     sender = delivery.sender_name
     link = conversation_url(options.base_url, delivery.claim.conversation_id)
-    unsubscribe = unsubscribe_url(options.base_url, options.secret, recipient.id)
+    unsubscribe = unsubscribe_url(options.base_url, options.secret(), recipient.id)
     when = session_date(delivery.session_start)
     newest = unread[-1].message
 

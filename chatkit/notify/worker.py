@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 
 from chatkit.config import Settings, signing_secret
 from chatkit.ids import new_id
@@ -152,12 +151,16 @@ class NotifyWorker:
             # Our lease ran out (a stalled process): another worker owns these rows now.
             log.warning("claim %s expired before sending; leaving it to its new owner", claim.id)
             return
-        email = compose(delivery, unread, self._options)
-        to = parseaddr(str(email["To"]))[1]
+        to = delivery.recipient.email
         try:
+            email = compose(delivery, unread, self._options)
             where = await mail.send(email, key=claim.id)
         except DeliveryError as exc:
             await self._failed(claim, ids, exc, to, report)
+            return
+        except Exception as exc:  # e.g. the secret file cannot be written: keep it, retry
+            log.exception("composing the notification email to %s failed", to)
+            await self._failed(claim, ids, DeliveryError(f"cannot compose: {exc}"), to, report)
             return
         await self._record_sent(claim, ids)
         report.emails += 1
@@ -227,7 +230,7 @@ def build_worker(
             mail_from=settings.mail_from,
             base_url=settings.base_url,
             include_content=settings.notify_include_content,
-            secret=signing_secret(settings),
+            secret=lambda: signing_secret(settings),
         ),
         poll_interval=settings.notify_poll_interval,
         max_attempts=settings.notify_max_attempts,
