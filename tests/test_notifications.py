@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -24,6 +25,7 @@ from chatkit.config import Settings
 from chatkit.notify import build_worker
 from chatkit.server.db import Database
 from chatkit.server.store.notifications import NotificationRecord, NotificationStore
+from chatkit.timefmt import utcnow
 from tests.conftest import make_settings
 from tests.support.api import Api, Pair
 from tests.support.server import RunningServer, running_server
@@ -520,3 +522,27 @@ def test_a_bad_smtp_url_is_one_clear_line(tmp_path: Path) -> None:
     assert result.output.strip().splitlines() == [
         "error: invalid setting smtp_url: must look like smtp://[user:pass@]host:port"
     ]
+
+
+async def test_a_dead_workers_claim_is_taken_over_after_its_lease(api: Api) -> None:
+    pair = await api.pair()
+    for text in ("one", "two"):
+        await api.send(api.server.token(pair.mentor_id), pair.conversation_id, text)
+    store = api.server.services.store.notifications
+    later = utcnow() + timedelta(hours=2)  # past the default test delay of an hour
+
+    dead = await store.claim_next(owner="dead", now=later, lease=30)
+    assert dead is not None and len(dead.notification_ids) == 2
+    assert (
+        await store.claim_next(owner="alive", now=later + timedelta(seconds=29), lease=30) is None
+    )
+
+    alive = await store.claim_next(owner="alive", now=later + timedelta(seconds=31), lease=30)
+    assert alive is not None and set(alive.notification_ids) == set(dead.notification_ids)
+    assert alive.id != dead.id
+    # The dead worker waking up can no longer record anything for the rows it lost.
+    assert not await store.still_claimed(dead, now=later + timedelta(seconds=31))
+    assert await store.mark_sent(dead, list(dead.notification_ids), now=later) == 0
+    assert await store.mark_sent(alive, list(alive.notification_ids), now=later) == 2
+    rows = await store.list(user_id=pair.mentee_id)
+    assert {(row.status, row.claimed_by) for row in rows} == {("sent", "alive")}
