@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatkit import __version__
-from chatkit.commands import admin, demo, serve, token
+from chatkit.commands import admin, demo, notify, serve, token
 
 app = typer.Typer(
     name="chatkit",
@@ -20,6 +20,7 @@ app.command()(demo.demo)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(notify.notify_app, name="notify")
 
 
 def _version(value: bool) -> None:

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "chatkit <chatkit@localhost>"
     notify_delay: float = Field(default=120.0, ge=0)
+    smtp_starttls: Literal["auto", "always", "never"] = "auto"
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    notify_outbox: Path = Path("outbox")
+    notify_worker: bool = True
+    notify_poll_interval: float = Field(default=5.0, ge=0.01, le=3600)
+    notify_include_content: bool = True
+    notify_max_attempts: int = Field(default=5, ge=1, le=100)
+    notify_retry_delay: float = Field(default=60.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -165,6 +173,14 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("notify", "smtp_url"): "smtp_url",
     ("notify", "mail_from"): "mail_from",
     ("notify", "delay"): "notify_delay",
+    ("notify", "smtp_starttls"): "smtp_starttls",
+    ("notify", "smtp_timeout"): "smtp_timeout",
+    ("notify", "outbox"): "notify_outbox",
+    ("notify", "worker"): "notify_worker",
+    ("notify", "poll_interval"): "notify_poll_interval",
+    ("notify", "include_content"): "notify_include_content",
+    ("notify", "max_attempts"): "notify_max_attempts",
+    ("notify", "retry_delay"): "notify_retry_delay",
 }
 
 

@@ -31,6 +31,8 @@ def _endpoints(pair: Pair) -> list[tuple[str, str]]:
         ("GET", f"{conversation}/messages"),
         ("POST", f"{conversation}/messages"),
         ("PATCH", f"{conversation}/read"),
+        ("GET", "/api/me/notifications"),
+        ("PUT", "/api/me/notifications"),
     ]
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from chatkit.config import Settings
+from chatkit.notify import build_worker
 from chatkit.server import jsonutil, migrate
 from chatkit.server.auth import Authenticator, auth_middleware
 from chatkit.server.db import Database
@@ -19,7 +20,7 @@ from chatkit.server.publisher import Publisher
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime import ChatNamespace
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
-from chatkit.server.routes import admin, conversations, health
+from chatkit.server.routes import admin, conversations, health, notifications
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.sio import ChatSocketServer
 from chatkit.server.store import Store
@@ -103,6 +104,8 @@ def create_app(
     )
     chat.attach(manager)
     sio.register_namespace(chat)
+    # Built now so that a bad smtp_url stops start-up with one line.
+    notifier = build_worker(settings, store.notifications) if settings.notify_worker else None
 
     app = web.Application(
         middlewares=[
@@ -130,6 +133,7 @@ def create_app(
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
     app.router.add_routes(admin.routes)
+    app.router.add_routes(notifications.routes)
     sio.attach(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -140,7 +144,11 @@ def create_app(
         publisher.start()
         writer.start()
         chat.start()
+        if notifier is not None:
+            notifier.start()
         yield
+        if notifier is not None:
+            await notifier.stop()
         # Stored writes are flushed and pushed before the database goes away.
         await chat.stop()
         await writer.stop()
