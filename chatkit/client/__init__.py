@@ -4,7 +4,7 @@ It speaks only the public contract, so it works against any server that implemen
 TUI and the command-line client are built on it.
 """
 
-from chatkit.client.api import ApiClient, TokenSource, new_client_message_id
+from chatkit.client.api import ApiClient, TokenSource, new_client_message_id, token_subject
 from chatkit.client.errors import ApiError, ClientError, EventError, NotConnected, Unreachable
 from chatkit.client.events import (
     ConnectionEvent,
@@ -59,4 +59,5 @@ __all__ = [
     "TypingEvent",
     "Unreachable",
     "new_client_message_id",
+    "token_subject",
 ]

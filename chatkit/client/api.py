@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import aiohttp
+import jwt
 
 from chatkit.client.errors import ApiError, Unreachable
 from chatkit.client.models import (
@@ -34,6 +35,17 @@ def new_client_message_id() -> str:
 
 def resolve_token(token: TokenSource) -> str:
     return token() if callable(token) else token
+
+
+def token_subject(token: TokenSource) -> str | None:
+    """The user id a JWT speaks for (its `sub`), read without verifying: the server verifies;
+    a client only needs to know which messages are its own."""
+    try:
+        claims = jwt.decode(resolve_token(token), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else None
 
 
 class ApiClient:

@@ -65,7 +65,7 @@ class RealtimeClient:
         *,
         transports: Sequence[str] = ("websocket",),
         backoff: Backoff = Backoff(),
-        offline_after: int = 3,
+        offline_after: float = 10.0,
         connect_timeout: float = 5.0,
         ack_timeout: float = 5.0,
         catch_up_page: int = 100,
@@ -212,6 +212,8 @@ class RealtimeClient:
     async def _supervise(self) -> None:
         attempt = 0
         ever_connected = False
+        loop = asyncio.get_running_loop()
+        down_since = loop.time()
         while not self._closing:
             if attempt == 0:
                 state = (
@@ -222,6 +224,7 @@ class RealtimeClient:
             if client is not None:
                 attempt, ever_connected = 0, True
                 await self._dropped.wait()
+                down_since = loop.time()
                 if self._closing:
                     return
                 continue
@@ -233,9 +236,10 @@ class RealtimeClient:
                     ConnectionStatus(ConnectionState.OFFLINE, f"refused: {reason}", attempt, False)
                 )
             else:
+                # A blip reads "reconnecting"; down for a while, "offline" (still retrying).
                 state = (
                     ConnectionState.OFFLINE
-                    if attempt >= self._offline_after
+                    if loop.time() - down_since >= self._offline_after
                     else ConnectionState.RECONNECTING
                 )
                 self._update(
@@ -294,7 +298,7 @@ class RealtimeClient:
                 data = refusal.get("data")
                 why = data.get("reason") if isinstance(data, dict) else None
                 return None, refusal, f"{refusal.get('message', 'refused')} ({why or exc})"
-            return None, None, _describe(errors, exc)
+            return None, None, f"cannot reach {self.api.base_url} ({_describe(errors, exc)})"
         return client, None, ""
 
     async def _disconnect(self, client: socketio.AsyncClient) -> None:

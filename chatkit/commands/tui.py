@@ -1,0 +1,131 @@
+"""`chatkit tui`: the terminal chat client, against any server that implements the API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+import typer
+
+from chatkit.commands.common import ConfigOption, fail, settings_or_exit
+from chatkit.config import ConfigError, Settings
+
+TOKEN_TTL_SECONDS = 12 * 3600
+RENEW_BEFORE_SECONDS = 300
+
+
+class MintedToken:
+    """A token minted from the local config, minted again shortly before it expires (so a
+    long session reconnects with a valid one)."""
+
+    def __init__(self, settings: Settings, user_id: str) -> None:
+        self._settings = settings
+        self.user_id = user_id
+        self._token = ""
+        self._expires = 0.0
+
+    def __call__(self) -> str:
+        from chatkit.tokens import mint
+
+        if time.time() > self._expires - RENEW_BEFORE_SECONDS:
+            self._token = mint(self._settings, user_id=self.user_id, ttl_seconds=TOKEN_TTL_SECONDS)
+            self._expires = time.time() + TOKEN_TTL_SECONDS
+        return self._token
+
+
+def local_url(settings: Settings) -> str:
+    """Where a server started with this config listens, as seen from this machine."""
+    if settings.public_url:
+        return settings.public_url
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def tui(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="The chat server [default: the local config's address, http://127.0.0.1:4000].",
+            envvar="CHATKIT_URL",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Your JWT.", envvar="CHATKIT_TOKEN", show_default=False),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            help="Mint a token for this user id from the local config (next to the server).",
+            show_default=False,
+        ),
+    ] = None,
+    theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
+    config: ConfigOption = None,
+) -> None:
+    """Chat in the terminal. With no --token/--user, pick one of the `chatkit demo` users."""
+    from chatkit.tui import TuiOptions, UserChoice, make_app
+
+    if theme not in ("dark", "light"):
+        fail(f"--theme must be dark or light, not {theme!r}", code=2)
+    options = TuiOptions(url="", theme=theme)
+    settings: Settings | None = None
+    if token is None:
+        settings = settings_or_exit(config)
+    base = (url or (local_url(settings) if settings else "http://127.0.0.1:4000")).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        fail(f"--url must start with http:// or https://, got {base!r}", code=2)
+    options.url = base
+    try:
+        if token is not None:
+            options.token = token
+        elif user is not None:
+            assert settings is not None
+            minted = MintedToken(settings, user)
+            minted()
+            options.token = minted
+        else:
+            from chatkit import demo
+
+            assert settings is not None
+            choices = []
+            for person in demo.USERS:
+                provider = MintedToken(settings, person.id)
+                choices.append(UserChoice(person.name, person.role, person.id, provider))
+            options.choices = choices
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    _preflight(options.url, options.token)
+    make_app(options).run()
+
+
+def _preflight(url: str, token: object) -> None:
+    """One clear line now beats a client stuck on "reconnecting" for a mistyped URL or a
+    token the server refuses."""
+    from chatkit.client import ApiClient, ApiError
+
+    async def check() -> None:
+        async with ApiClient(url, token if token is not None else "") as api:  # type: ignore[arg-type]
+            if token is None:
+                await api.request_with_status("GET", "/healthz")
+            else:
+                await api.conversations(limit=1)
+
+    try:
+        asyncio.run(check())
+    except ApiError as exc:
+        if exc.status == 0:
+            fail(exc.message, hint="is `chatkit serve` running there? (--url to point elsewhere)")
+        if exc.status == 401:
+            fail(
+                f"the server refused the token: {exc.message}",
+                hint="mint one with `chatkit token --user ID`, or use --user ID next to the server",
+            )
+        fail(str(exc))
