@@ -223,7 +223,13 @@ class ConversationScreen(Screen[None]):
                     item.set_delivery(Delivery.FAILED)
                 self.notify(str(exc), title="Not sent (Ctrl+R retries)", severity="error")
                 return
-        await chat.message_arrived(result.message)
+        message = result.message
+        log = self.log_view
+        item = log.pending_item(client_id) or log.item_for(message.id)
+        if item is not None and item.delivery in (Delivery.PENDING, Delivery.FAILED):
+            item.set_delivery(Delivery.SENT, message)
+            log.resolve_pending(client_id, message.id)
+        await chat.message_arrived(message)
 
     def action_retry(self) -> None:
         for item in self.log_view.failed_items():
