@@ -152,10 +152,10 @@ class ChatApp(App[None]):
             reverse=True,
         )
 
-    def participant_name(self, conversation_id: str, user_id: str) -> str:
+    def participant_name(self, conversation_id: str, user_id: str, own: str = "You") -> str:
         conversation = self.conversations.get(conversation_id)
-        if user_id == self.me:
-            return "You"
+        if user_id == self.me and own:
+            return own
         if conversation is None:
             return "Someone"
         for person in (conversation.mentor, conversation.mentee):
@@ -181,6 +181,10 @@ class ChatApp(App[None]):
             last = conversation.last_message
             self.realtime.track(conversation.id, last.id if last else None)
         self.loaded = True
+        if not self.me_name and fresh:
+            # Signed in with a bare token: learn our own name from a conversation.
+            self.me_name = self.participant_name(fresh[0].id, self.me, own="")
+            self.connection = self.connection  # redraw the bars with the name
         self.refresh_views()
 
     @work(exclusive=True, group="one-conversation")

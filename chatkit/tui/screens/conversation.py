@@ -67,7 +67,7 @@ class ConversationScreen(Screen[None]):
         yield MessageLog(id="log")
         yield TypingIndicator(id="typing")
         yield Composer(id="composer")
-        yield ConnectionBar(chat.me_name)
+        yield ConnectionBar()
         yield Footer()
 
     def on_mount(self) -> None:

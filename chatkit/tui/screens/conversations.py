@@ -36,7 +36,7 @@ class ConversationsScreen(Screen[None]):
         yield Static("Conversations", id="title")
         yield ConversationList(id="conversations")
         yield Static("Loading conversations…", id="empty")
-        yield ConnectionBar(self.chat.me_name)
+        yield ConnectionBar()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -32,11 +32,8 @@ class ConnectionBar(Static):
         ConnectionStatus(ConnectionState.CONNECTING), always_update=True
     )
 
-    def __init__(self, who: str = "", *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.who = who
-
     def on_mount(self) -> None:
+        # The app's `connection` reactive is the source; every screen's bar follows it.
         self.watch(self.app, "connection", self._app_changed)
 
     def _app_changed(self, status: ConnectionStatus) -> None:
@@ -46,6 +43,7 @@ class ConnectionBar(Static):
         for state in ConnectionState:
             self.set_class(status.state is state, f"-{state.value}")
         text = f"{_ICONS[status.state]} {status.describe()}"
-        if self.who:
-            text += f"  ·  {self.who}"
+        who = getattr(self.app, "me_name", "")
+        if who:
+            text += f"  ·  {who}"
         self.update(text)
