@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chatkit.commands.common import ConfigOption, fail, settings_or_exit
 from chatkit.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from chatkit.tui import TuiOptions
 
 TOKEN_TTL_SECONDS = 12 * 3600
 RENEW_BEFORE_SECONDS = 300
@@ -69,41 +73,52 @@ def tui(
     config: ConfigOption = None,
 ) -> None:
     """Chat in the terminal. With no --token/--user, pick one of the `chatkit demo` users."""
-    from chatkit.tui import TuiOptions, UserChoice, make_app
+    from chatkit.tui import make_app
+
+    options = options_from_flags(url=url, token=token, user=user, theme=theme, config=config)
+    _preflight(options.url, options.token)
+    make_app(options).run()
+
+
+def options_from_flags(
+    *,
+    url: str | None,
+    token: str | None,
+    user: str | None,
+    theme: str,
+    config: Path | None,
+) -> TuiOptions:
+    """Where to connect and as whom: --token, else --user (minted locally), else the demo
+    users to pick from (minted locally)."""
+    from chatkit.tui import TuiOptions, UserChoice
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
-    options = TuiOptions(url="", theme=theme)
-    settings: Settings | None = None
-    if token is None:
-        settings = settings_or_exit(config)
+    settings = settings_or_exit(config) if token is None else None
     base = (url or (local_url(settings) if settings else "http://127.0.0.1:4000")).rstrip("/")
     if not base.startswith(("http://", "https://")):
         fail(f"--url must start with http:// or https://, got {base!r}", code=2)
-    options.url = base
+    options = TuiOptions(url=base, theme=theme)
     try:
         if token is not None:
             options.token = token
         elif user is not None:
             assert settings is not None
             minted = MintedToken(settings, user)
-            minted()
+            minted()  # a bad user id or key fails here, in one line, not inside the app
             options.token = minted
         else:
             from chatkit import demo
 
             assert settings is not None
-            choices = []
-            for person in demo.USERS:
-                provider = MintedToken(settings, person.id)
-                choices.append(UserChoice(person.name, person.role, person.id, provider))
-            options.choices = choices
-    except ConfigError as exc:
+            options.choices = [
+                UserChoice(person.name, person.role, person.id, MintedToken(settings, person.id))
+                for person in demo.USERS
+            ]
+            options.choices[0].token()
+    except (ConfigError, ValueError) as exc:
         fail(str(exc), code=2)
-    except ValueError as exc:
-        fail(str(exc), code=2)
-    _preflight(options.url, options.token)
-    make_app(options).run()
+    return options
 
 
 def _preflight(url: str, token: object) -> None:
