@@ -32,7 +32,15 @@ def threaded_server(settings: Settings) -> Iterator[RunningServer]:
             errors.append(exc)
             started.set()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    def run() -> None:
+        loop.run_until_complete(serve())
+        # Background tasks of closed connections (engineio's pings) end with the loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     if not started.wait(START_TIMEOUT) or errors:
         raise RuntimeError(f"the server did not start: {errors[:1]}")
