@@ -341,8 +341,13 @@ async def test_a_failed_send_retries_with_the_same_client_message_id(settings: S
                 (item,) = log_items(app)
                 await until(pilot, lambda: item.delivery is Delivery.FAILED, "it fails")
                 await server.start()
+                await api.send(room.ada_token, room.ada_conversation, "meanwhile")
+                await pilot.press("ctrl+o")
+                await until(pilot, lambda: len(log_items(app)) == 2, "the catch-up shows")
                 await pilot.press("ctrl+r")
                 await until(pilot, lambda: item.delivery is Delivery.SENT, "the retry succeeds")
+                await pilot.pause()
+                shown = [i.text for i in log_items(app)]
                 # A second retry of the same message (as after a lost answer) stores nothing new.
                 item.set_delivery(Delivery.FAILED)
                 await pilot.press("ctrl+r")
@@ -353,5 +358,7 @@ async def test_a_failed_send_retries_with_the_same_client_message_id(settings: S
 
     stored = history.body["messages"]
     assert [(m["content"], m["clientMessageId"]) for m in stored] == [
-        ("are you there?", item.client_message_id)
+        ("meanwhile", None),
+        ("are you there?", item.client_message_id),
     ]
+    assert shown == ["meanwhile", "are you there?"]  # moved below what was stored before it

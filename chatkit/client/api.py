@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -205,9 +206,9 @@ class ApiClient:
                 "timeout", f"{self.base_url} did not answer {method} {path} in time"
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise Unreachable(
-                "unreachable", f"cannot reach {self.base_url}: {exc.os_error.strerror or exc}"
-            ) from None
+            errno = exc.os_error.errno
+            reason = os.strerror(errno).lower() if errno else str(exc.os_error) or str(exc)
+            raise Unreachable("unreachable", f"cannot reach {self.base_url}: {reason}") from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
             raise Unreachable(
                 "unreachable", f"the connection to {self.base_url} failed: {exc}"

@@ -298,7 +298,8 @@ class RealtimeClient:
                 data = refusal.get("data")
                 why = data.get("reason") if isinstance(data, dict) else None
                 return None, refusal, f"{refusal.get('message', 'refused')} ({why or exc})"
-            return None, None, f"cannot reach {self.api.base_url} ({_describe(errors, exc)})"
+            log.debug("connecting failed: %s", _describe(errors, exc))
+            return None, None, "server unreachable"
         return client, None, ""
 
     async def _disconnect(self, client: socketio.AsyncClient) -> None:

@@ -51,7 +51,7 @@ def tui(
     url: Annotated[
         str | None,
         typer.Option(
-            help="The chat server [default: the local config's address, http://127.0.0.1:4000].",
+            help="The chat server (default: where the local config's server listens, http://127.0.0.1:4000).",
             envvar="CHATKIT_URL",
             show_default=False,
         ),
@@ -94,7 +94,8 @@ def options_from_flags(
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
-    settings = settings_or_exit(config) if token is None else None
+    # The local config tells where a server next to us listens, and signs --user tokens.
+    settings = settings_or_exit(config) if token is None or url is None else None
     base = (url or (local_url(settings) if settings else "http://127.0.0.1:4000")).rstrip("/")
     if not base.startswith(("http://", "https://")):
         fail(f"--url must start with http:// or https://, got {base!r}", code=2)

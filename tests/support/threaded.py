@@ -33,12 +33,14 @@ def threaded_server(settings: Settings) -> Iterator[RunningServer]:
             started.set()
 
     def run() -> None:
+        asyncio.set_event_loop(loop)
         loop.run_until_complete(serve())
         # Background tasks of closed connections (engineio's pings) end with the loop.
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -176,6 +176,7 @@ class ConversationScreen(Screen[None]):
             if pending is not None:
                 pending.set_delivery(Delivery.SENT, message)
                 log.resolve_pending(message.client_message_id, message.id)
+                log.put_in_order(pending)
                 return
         await log.append_items([self._item(message)])
 
@@ -229,6 +230,7 @@ class ConversationScreen(Screen[None]):
         if item is not None and item.delivery in (Delivery.PENDING, Delivery.FAILED):
             item.set_delivery(Delivery.SENT, message)
             log.resolve_pending(client_id, message.id)
+            log.put_in_order(item)
         await chat.message_arrived(message)
 
     def action_retry(self) -> None:

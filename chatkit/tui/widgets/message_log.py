@@ -94,6 +94,20 @@ class MessageLog(VerticalScroll):
         if item is not None:
             self.items[item_key] = item
 
+    def put_in_order(self, item: MessageItem) -> None:
+        """Move a just-stored message below those stored before it that arrived meanwhile (a
+        retried message lands after what the other side wrote while it was failing)."""
+        message_id = item.message_id
+        if message_id is None:
+            return
+        siblings = list(self.query(MessageItem))
+        later = siblings[siblings.index(item) + 1 :]
+        earlier_stored = [
+            i for i in later if i.message_id is not None and i.message_id < message_id
+        ]
+        if earlier_stored:
+            self.move_child(item, after=earlier_stored[-1])
+
     def mark_read_upto(self, message_id: str) -> None:
         for item in self.items.values():
             if (
