@@ -37,8 +37,9 @@ class ConversationScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "retry", "Retry failed"),
-        Binding("pageup", "page_up", "Older", show=False),
-        Binding("pagedown", "page_down", "Newer", show=False),
+        # Priority: the composer (a TextArea) would otherwise take them for its own cursor.
+        Binding("pageup", "page_up", "Older", show=False, priority=True),
+        Binding("pagedown", "page_down", "Newer", show=False, priority=True),
     ]
 
     def __init__(self, conversation: Conversation) -> None:
