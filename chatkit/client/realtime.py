@@ -11,12 +11,11 @@ then delivered at most once per id (ids sort in send order), so nothing is misse
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import socketio
 
@@ -26,22 +25,18 @@ from chatkit.client.events import (
     ConnectionEvent,
     ConnectionState,
     ConnectionStatus,
-    Event,
     EventStream,
     NewMessageEvent,
-    ReadEvent,
-    TypingEvent,
     parse_new_message,
     parse_read,
     parse_typing,
 )
+from chatkit.client.fanout import Callback, E, Fanout
 from chatkit.client.models import Message, ProtocolError
 
 log = logging.getLogger("chatkit.client")
 
 NAMESPACE = "/chat"
-E = TypeVar("E", bound=Event)
-Callback = Callable[[E], Awaitable[None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +77,7 @@ class RealtimeClient:
         self._status = ConnectionStatus(ConnectionState.OFFLINE, "not started", retrying=False)
         self._sio: socketio.AsyncClient | None = None
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._callbacks: list[tuple[type[Any], Callable[[Any], Any]]] = []
-        self._streams: list[EventStream] = []
+        self._fanout = Fanout()
         self._cursors: dict[str, str | None] = {}
         self._joined: set[str] = set()
         self._left: set[str] = set()
@@ -93,7 +87,6 @@ class RealtimeClient:
         self._kick = asyncio.Event()
         self._connected = asyncio.Event()
         self._closing = False
-        self._pending: list[Awaitable[Any]] = []
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -134,8 +127,8 @@ class RealtimeClient:
                 except asyncio.CancelledError:
                     pass
         self._supervisor = self._dispatcher = None
-        self._set_status(ConnectionStatus(ConnectionState.OFFLINE, "closed", retrying=False))
-        self._deliver_now(ConnectionEvent(self._status))
+        self._status = ConnectionStatus(ConnectionState.OFFLINE, "closed", retrying=False)
+        self._fanout.deliver(ConnectionEvent(self._status))
 
     async def __aenter__(self) -> RealtimeClient:
         self.start()
@@ -148,14 +141,11 @@ class RealtimeClient:
 
     def on(self, kind: type[E], callback: Callback[E]) -> Callable[[], None]:
         """Call `callback` for each delivered event of type `kind`; returns an unsubscriber."""
-        entry = (kind, callback)
-        self._callbacks.append(entry)
-        return lambda: self._callbacks.remove(entry) if entry in self._callbacks else None
+        return self._fanout.on(kind, callback)
 
     def subscribe(self) -> EventStream:
-        stream = EventStream(self._streams.remove)
-        self._streams.append(stream)
-        return stream
+        """An async iterator of every event delivered from now on."""
+        return self._fanout.subscribe()
 
     def track(self, conversation_id: str, last_message_id: str | None) -> None:
         """Catch this conversation up after each connect, from `last_message_id` (the newest
@@ -334,17 +324,17 @@ class RealtimeClient:
                 detail = f"connection lost ({payload})" if payload else "connection lost"
                 self._update_now(ConnectionStatus(ConnectionState.RECONNECTING, detail))
         elif kind == "status":
-            self._deliver_now(ConnectionEvent(payload))
+            self._fanout.deliver(ConnectionEvent(payload))
         elif kind == "new_message":
             event = parse_new_message(payload)
             self._deliver_message(event.message, catch_up=False)
         elif kind == "user_typing":
-            self._deliver_now(parse_typing(payload))
+            self._fanout.deliver(parse_typing(payload))
         elif kind == "messages_read":
-            self._deliver_now(parse_read(payload))
+            self._fanout.deliver(parse_read(payload))
         elif kind == "token_expired":
             log.info("the server says the token expired; it will disconnect")
-        await self._drain_callbacks()
+        await self._fanout.drain()
 
     async def _after_connect(self, client: socketio.AsyncClient) -> None:
         """Re-apply explicit joins/leaves, then fetch what was missed while away."""
@@ -361,7 +351,7 @@ class RealtimeClient:
                     continue
                 log.warning("catch-up of %s failed: %s", conversation_id, exc)
                 return  # the server is struggling; the next connect tries again
-            await self._drain_callbacks()
+            await self._fanout.drain()
 
     async def _catch_up(self, conversation_id: str) -> None:
         cursor = self._cursors.get(conversation_id)
@@ -388,10 +378,7 @@ class RealtimeClient:
         if cursor is not None and message.id <= cursor:
             return  # already delivered (or already held by the caller): never twice
         self._cursors[conversation_id] = message.id
-        self._deliver_now(NewMessageEvent(conversation_id, message, catch_up))
-
-    def _set_status(self, status: ConnectionStatus) -> None:
-        self._status = status
+        self._fanout.deliver(NewMessageEvent(conversation_id, message, catch_up))
 
     def _update(self, status: ConnectionStatus) -> None:
         """From the supervisor: the state is current now, the event keeps queue order."""
@@ -400,28 +387,7 @@ class RealtimeClient:
 
     def _update_now(self, status: ConnectionStatus) -> None:
         self._status = status
-        self._deliver_now(ConnectionEvent(status))
-
-    def _deliver_now(self, event: Event) -> None:
-        for stream in list(self._streams):
-            stream.put(event)
-        for kind, callback in list(self._callbacks):
-            if isinstance(event, kind):
-                try:
-                    result = callback(event)
-                except Exception:
-                    log.exception("a %s callback failed", type(event).__name__)
-                    continue
-                if inspect.isawaitable(result):
-                    self._pending.append(result)
-
-    async def _drain_callbacks(self) -> None:
-        while self._pending:
-            awaitable = self._pending.pop(0)
-            try:
-                await awaitable
-            except Exception:
-                log.exception("an event callback failed")
+        self._fanout.deliver(ConnectionEvent(status))
 
 
 def _describe(errors: list[Any], exc: BaseException) -> str:
@@ -429,15 +395,3 @@ def _describe(errors: list[Any], exc: BaseException) -> str:
         if isinstance(error, str) and error:
             return error.lower().rstrip(".")
     return str(exc).lower().rstrip(".") or "cannot connect"
-
-
-__all__ = [
-    "Backoff",
-    "ConnectionEvent",
-    "ConnectionState",
-    "ConnectionStatus",
-    "NewMessageEvent",
-    "ReadEvent",
-    "RealtimeClient",
-    "TypingEvent",
-]

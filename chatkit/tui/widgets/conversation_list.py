@@ -3,7 +3,7 @@ newest first. Rebuilt in place when anything changes; the highlight follows its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, tzinfo
 
 from rich.text import Text
@@ -35,7 +35,7 @@ class ConversationList(OptionList):
         me: str,
         now: datetime,
         tz: tzinfo | None,
-        typing: set[str] = frozenset(),  # type: ignore[assignment]
+        typing: Collection[str] = (),
     ) -> None:
         highlighted = self.highlighted_id
         ordered = list(conversations)
