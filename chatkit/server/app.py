@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp_cors
 from aiohttp import web
 
 from chatkit.config import Settings
@@ -61,6 +62,23 @@ def _readiness(
 def _cors(settings: Settings) -> str | list[str]:
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     return "*" if origins == ["*"] else origins
+
+
+def _allow_cross_origin(app: web.Application, settings: Settings) -> None:
+    """Browsers on the allowed origins may call the REST API (tokens, not cookies)."""
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=False,
+        expose_headers=("Retry-After", "X-Request-Id"),
+        allow_headers=("Authorization", "Content-Type", "X-Request-Id"),
+        max_age=600,
+    )
+    origins = _cors(settings)
+    cors = aiohttp_cors.setup(
+        app, defaults={origin: options for origin in ([origins] if origins == "*" else origins)}
+    )
+    for route in list(app.router.routes()):
+        if route.resource is not None and route.resource.canonical.startswith("/api/"):
+            cors.add(route)
 
 
 def create_app(
@@ -134,7 +152,8 @@ def create_app(
     app.router.add_routes(conversations.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(notifications.routes)
-    sio.attach(app)
+    _allow_cross_origin(app, settings)
+    sio.attach(app)  # Engine.IO answers CORS for /socket.io itself (cors_allowed_origins)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
