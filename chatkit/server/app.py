@@ -74,7 +74,7 @@ def _allow_cross_origin(app: web.Application, settings: Settings) -> None:
     )
     origins = _cors(settings)
     cors = aiohttp_cors.setup(
-        app, defaults={origin: options for origin in ([origins] if origins == "*" else origins)}
+        app, defaults=dict.fromkeys([origins] if origins == "*" else origins, options)
     )
     for route in list(app.router.routes()):
         if route.resource is not None and route.resource.canonical.startswith("/api/"):
