@@ -19,6 +19,7 @@ from typing import Any
 
 import socketio
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.client.api import ApiClient
 from chatkit.client.errors import ApiError, ClientError, EventError, NotConnected
 from chatkit.client.events import (
@@ -120,12 +121,7 @@ class RealtimeClient:
         if self._sio is not None:
             await self._disconnect(self._sio)
         for task in (self._supervisor, self._dispatcher):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+            await cancel_and_wait(task)
         self._supervisor = self._dispatcher = None
         self._status = ConnectionStatus(ConnectionState.OFFLINE, "closed", retrying=False)
         self._fanout.deliver(ConnectionEvent(self._status))

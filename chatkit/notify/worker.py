@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.config import Settings, signing_secret
 from chatkit.ids import new_id
 from chatkit.notify.compose import EmailOptions, compose
@@ -77,11 +78,7 @@ class NotifyWorker:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), self._lease)
         except TimeoutError:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
         self._task = None
 
     async def run(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import socketio
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.server import render
 from chatkit.server.metrics import Metrics
 from chatkit.server.store.messages import Result, SendResult
@@ -44,11 +45,7 @@ class Publisher:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(self._task)
         self._task = None
 
     def committed(self, results: list[Result]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import socketio
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.ids import parse_uuid
 from chatkit.server import render
 from chatkit.server.auth import Authenticator, handshake_token
@@ -106,11 +107,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            try:
-                await self._sweeper
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._sweeper)
             self._sweeper = None
         self._typing.clear()
 

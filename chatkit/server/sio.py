@@ -8,6 +8,8 @@ from typing import Any
 
 import socketio
 
+from chatkit.aiotools import cancel_and_wait
+
 log = logging.getLogger("chatkit.realtime")
 
 CLOSE_ALL_TIMEOUT_SECONDS = 5.0
@@ -23,15 +25,7 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def stop_manager(self) -> None:
         """Stop the manager's background listener (Redis), if it runs one."""
-        task = getattr(self.manager, "thread", None)
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # it was failing anyway; we are stopping
-                log.debug("redis listener ended with an error", exc_info=True)
+        await cancel_and_wait(getattr(self.manager, "thread", None))
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.server.db import is_unavailable
 from chatkit.server.errors import Unavailable
 from chatkit.server.metrics import Metrics
@@ -71,11 +72,7 @@ class MessageWriter:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def send(self, message: NewMessage) -> SendResult:
