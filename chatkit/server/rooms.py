@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+from engineio import packet as engineio_packet
+from socketio import packet as socketio_packet
 
 USER_ROOM_PREFIX = "user:"
 # An emit with this event name is a command to the processes, not a message to clients.
@@ -86,9 +88,36 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
             return
         if skip_sid:
             skip_sid = self._expand_skips(namespace, skip_sid)
-        await super().emit(
-            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
-        )
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+            return
+        await self._fan_out(event, data, namespace, room, skip_sid or ())
+
+    async def _fan_out(
+        self, event: str, data: Any, namespace: str, room: str | None, skip: Any
+    ) -> None:
+        """Encode once, hand the same frame to every recipient's queue, in order.
+
+        The stock emit creates one task per recipient and waits for them all; handing a
+        frame to an Engine.IO socket only puts it on that socket's queue, so doing it inline
+        saves the tasks (a third of the CPU of a small fan-out) and keeps the order.
+        """
+        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        encoded = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
+        frames = [
+            engineio_packet.Packet(engineio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        send = self.server._send_eio_packet
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            for frame in frames:
+                await send(eio_sid, frame)
 
     def _run_command(self, namespace: str, room: str | None, data: dict[str, Any]) -> None:
         if room is None:
