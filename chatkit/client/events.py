@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +44,7 @@ class TypingEvent:
     conversation_id: str
     user_id: str
     is_typing: bool
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def parse_typing(payload: Any) -> TypingEvent:
     is_typing = payload.get("isTyping")
     if not (isinstance(conversation_id, str) and isinstance(user_id, str)):
         raise ProtocolError("user_typing needs conversationId and userId strings")
-    return TypingEvent(conversation_id, user_id, bool(is_typing))
+    return TypingEvent(conversation_id, user_id, bool(is_typing), raw=payload)
 
 
 def parse_read(payload: Any) -> ReadEvent:
