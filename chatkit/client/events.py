@@ -9,6 +9,9 @@ from typing import Any
 
 from chatkit.client.models import Message, ProtocolError, ReadReceipt
 
+# The detail of the CONNECTED status delivered before the catch-up; the one after it has none.
+CATCHING_UP = "catching up"
+
 
 class ConnectionState(StrEnum):
     CONNECTING = "connecting"  # the first attempt
@@ -23,6 +26,11 @@ class ConnectionStatus:
     detail: str = ""
     attempt: int = 0
     retrying: bool = True  # False once closed, or refused with a token that cannot change
+
+    @property
+    def live(self) -> bool:
+        """Connected and caught up: from here on events arrive as they happen."""
+        return self.state is ConnectionState.CONNECTED and self.detail != CATCHING_UP
 
     def describe(self) -> str:
         return f"{self.state.value}: {self.detail}" if self.detail else self.state.value

@@ -26,6 +26,7 @@ from chatkit.client.api import ApiClient
 from chatkit.client.catchup import Cursors
 from chatkit.client.errors import ClientError, EventError, NotConnected
 from chatkit.client.events import (
+    CATCHING_UP,
     ConnectionEvent,
     ConnectionState,
     ConnectionStatus,
@@ -190,7 +191,8 @@ class RealtimeClient:
 
     async def _call(self, event: str, payload: dict[str, Any]) -> None:
         client = self._sio
-        if client is None or not client.connected:
+        # The namespace is connected (and usable) before `client.connected` turns true.
+        if client is None or NAMESPACE not in client.namespaces:
             raise NotConnected(f"cannot send {event}: {self._status.describe()}")
         try:
             reply = await client.call(
@@ -329,7 +331,7 @@ class RealtimeClient:
             if payload is not self._sio:
                 return  # a connection that has already been replaced
             self._live = False
-            self._update_now(ConnectionStatus(ConnectionState.CONNECTED, "catching up"))
+            self._update_now(ConnectionStatus(ConnectionState.CONNECTED, CATCHING_UP))
             if not await self._after_connect(payload):
                 self._behind = payload
                 await self._disconnect(payload)

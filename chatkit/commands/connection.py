@@ -13,9 +13,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
 from chatkit.commands.common import err_console, fail, settings_or_exit
 from chatkit.config import ConfigError, Settings
@@ -33,6 +34,7 @@ UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
+        metavar="URL",
         help="The chat server (default: where the local config's server listens, "
         "http://127.0.0.1:4000).",
         envvar="CHATKIT_URL",
@@ -41,17 +43,40 @@ UrlOption = Annotated[
 ]
 TokenOption = Annotated[
     str | None,
-    typer.Option("--token", help="Your JWT.", envvar="CHATKIT_TOKEN", show_default=False),
+    typer.Option(
+        "--token", metavar="JWT", help="Your token.", envvar="CHATKIT_TOKEN", show_default=False
+    ),
 ]
 UserOption = Annotated[
     str | None,
     typer.Option(
         "--user",
         "-u",
+        metavar="ID",
         help="Mint a token for this user id from the local config (next to the server).",
         show_default=False,
     ),
 ]
+
+
+# click's UsageError, whichever click typer uses (recent typers vendor their own copy).
+UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+class ClientCommand(TyperCommand):
+    """A scripting command: bad arguments are one line on stderr and exit status 2, like
+    every other error of these commands (not click's usage block)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            hint = f"see: {ctx.command_path} --help" if err_console.is_terminal else None
+            fail(exc.format_message(), code=2, hint=hint)  # type: ignore[attr-defined]
+
+
+# How cli.py registers each scripting command: `app.command(**CLIENT)(module.function)`.
+CLIENT: dict[str, Any] = {"cls": ClientCommand, "rich_help_panel": "Chat client (for scripts)"}
 
 
 class MintedToken:
