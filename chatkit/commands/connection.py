@@ -53,7 +53,8 @@ UserOption = Annotated[
         "--user",
         "-u",
         metavar="ID",
-        help="Mint a token for this user id from the local config (next to the server).",
+        help="Mint a token for this user id from the local config (next to the server); "
+        "wins over --token.",
         show_default=False,
     ),
 ]
@@ -139,22 +140,21 @@ class Connection:
 def resolve(
     *, url: str | None, token: str | None, user: str | None, config: Path | None
 ) -> Connection:
-    """The server and the caller of a scripting command: --token, else --user."""
-    if token is not None and user is not None:
-        fail("give --token or --user, not both", code=2)
+    """The server and the caller of a scripting command: --user (the more specific: it wins
+    over a CHATKIT_TOKEN set for the whole shell), else --token."""
+    if user is not None:
+        token = None
     settings = local_settings(url=url, token=token, config=config)
     base = base_url(url, settings)
-    if token is not None:
-        if not token.strip():
-            fail("--token is empty", code=2)
-        return Connection(base, token.strip())
-    if user is None:
+    if user is not None:
+        assert settings is not None
+        return Connection(base, minted(settings, user))
+    if token is None or not token.strip():
         fail(
             "no token: give --token (or CHATKIT_TOKEN), or --user ID next to the server",
             code=2,
         )
-    assert settings is not None
-    return Connection(base, minted(settings, user))
+    return Connection(base, token.strip())
 
 
 def explain(error: ClientError) -> NoReturn:

@@ -20,7 +20,14 @@ from chatkit.commands.connection import TokenOption, UrlOption, UserOption, reso
 from chatkit.commands.output import emit_json
 
 if TYPE_CHECKING:
-    from chatkit.client import ApiClient, Event, EventStream, RealtimeClient
+    from chatkit.client import (
+        ApiClient,
+        ClientError,
+        ConnectionStatus,
+        Event,
+        EventStream,
+        RealtimeClient,
+    )
 
 EVENTS = ("new_message", "user_typing", "messages_read")
 CONNECT_TIMEOUT = 15.0
@@ -183,7 +190,7 @@ class Listener:
     def _connection(self, event: Event) -> bool:
         """Report connection changes on stderr; stop on a refusal that retrying cannot fix.
         True when `event` was about the connection."""
-        from chatkit.client import ClientError, ConnectionEvent, ConnectionState
+        from chatkit.client import ConnectionEvent, ConnectionState
 
         if not isinstance(event, ConnectionEvent):
             return False
@@ -197,7 +204,7 @@ class Listener:
                 self._say(f"reconnected; {self._caught_up} missed message(s) caught up")
             self._was_live, self._caught_up = True, 0
         elif not status.retrying:
-            raise ClientError(f"the server refused the connection: {status.detail}")
+            raise refused(status)
         elif status.state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE):
             self._say(f"{status.state.value}: {status.detail}")
         return True
@@ -255,7 +262,7 @@ def typing_indicator(
 
 async def connected(stream: EventStream, timeout: float = CONNECT_TIMEOUT) -> None:
     """Wait for the socket to be connected and caught up; a refusal or a timeout raises."""
-    from chatkit.client import ClientError, ConnectionEvent, ConnectionStatus
+    from chatkit.client import ClientError, ConnectionEvent
 
     last: ConnectionStatus | None = None
     try:
@@ -267,7 +274,7 @@ async def connected(stream: EventStream, timeout: float = CONNECT_TIMEOUT) -> No
                 if last.live:
                     return
                 if not last.retrying:
-                    raise ClientError(f"the server refused the connection: {last.detail}")
+                    raise refused(last)
     except TimeoutError:
         detail = last.describe() if last else "no answer"
         raise ClientError(
@@ -307,6 +314,14 @@ async def _hold(
         ):
             return True  # the server clears the indicator when our message is stored
     return False
+
+
+def refused(status: ConnectionStatus) -> ClientError:
+    """A refusal that retrying cannot fix (a static token the server no longer accepts)."""
+    from chatkit.client import ClientError
+
+    reason = status.detail.removeprefix("refused: ")
+    return ClientError(f"the server refused the socket connection: {reason}")
 
 
 def stoppable(

@@ -122,8 +122,9 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
         task = bar.add_task(description, total=total)
 
         def advance(count: int, new_total: int | None = None) -> None:
+            # Drawn at each page, not only on the timer: every page shows, however fast.
             if new_total is not None:
                 bar.update(task, total=new_total)
-            bar.advance(task, count)
+            bar.update(task, advance=count, refresh=True)
 
         yield advance

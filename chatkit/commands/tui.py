@@ -54,14 +54,16 @@ def options_from_flags(
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
+    if user is not None:
+        token = None  # --user wins over a CHATKIT_TOKEN set for the whole shell
     # The local config tells where a server next to us listens, and signs --user tokens.
     settings = local_settings(url=url, token=token, config=config)
     options = TuiOptions(url=base_url(url, settings), theme=theme)
-    if token is not None:
-        options.token = token
-    elif user is not None:
+    if user is not None:
         assert settings is not None
         options.token = minted(settings, user)
+    elif token is not None:
+        options.token = token
     else:
         from chatkit import demo
 
