@@ -430,28 +430,34 @@ async def test_listen_survives_a_server_restart_without_losing_a_message(
 
 
 @sqlite_only
-async def test_listen_filters_conversations_events_and_own(
+async def test_listen_filters_conversations_events_and_own_and_stops_on_ctrl_c(
     api: Api, server: RunningServer, tmp_path: Path
 ) -> None:
     pair = await api.pair()
-    other = await api.pair()
+    session = await api.session(pair.mentor_id, pair.mentee_id)  # a second conversation
+    second = (
+        await api.post(
+            "/api/conversations/by-session", token=pair.mentee_token, json={"sessionId": session}
+        )
+    ).body["id"]
     env = clean_environment(CHATKIT_URL=server.url, CHATKIT_TOKEN=pair.mentor_token)
     args = ("--conversation", pair.conversation_id, "--events", "new_message", "--skip-own")
-    async with running(tmp_path, env, "listen", *args, "--count", "1") as listen:
+    async with running(tmp_path, env, "listen", *args) as listen:
         await listen.stderr_until("listening on")
         await api.send(pair.mentor_token, pair.conversation_id, "my own")
-        await api.send(other.mentor_token, other.conversation_id, "another conversation")
+        await api.send(pair.mentee_token, second, "in the other conversation")
         async with connected(server.url, pair.mentee_token) as mentee:
             await mentee.call("typing", {"conversationId": pair.conversation_id, "isTyping": True})
         wanted = (await api.send(pair.mentee_token, pair.conversation_id, "for you")).body
         line = await listen.json_line()
-        code, rest, _ = await listen.finish()
+        listen.process.send_signal(signal.SIGINT)  # Ctrl-C: the normal end, quietly
+        code, rest, stderr = await listen.finish()
     assert line["message"] == wanted and (code, rest) == (0, "")
-    assert "(1 conversation)" in listen.stderr_lines[0]
+    assert len(stderr) == 1 and "(1 conversation)" in stderr[0]
 
 
 @sqlite_only
-async def test_typing_on_holds_until_off_and_stops_on_sigterm(
+async def test_typing_on_holds_until_off_and_stops_on_ctrl_c(
     api: Api, server: RunningServer, tmp_path: Path
 ) -> None:
     pair = await api.pair()
@@ -464,15 +470,15 @@ async def test_typing_on_holds_until_off_and_stops_on_sigterm(
             started = await mentee.next("user_typing", timeout=20)
             off = await run(tmp_path, env, "typing", c, "off")
             stopped = await mentee.next("user_typing")
-            holding.process.send_signal(signal.SIGTERM)
-            code, _, _ = await holding.finish()
+            holding.process.send_signal(signal.SIGINT)  # Ctrl-C
+            code, _, noise = await holding.finish()
 
     expected = {"conversationId": c, "userId": pair.mentor_id}
     assert (status, out, err) == (0, "", "")
     assert timed == [{**expected, "isTyping": True}, {**expected, "isTyping": False}]
     assert started == {**expected, "isTyping": True}
     assert off[0] == 0 and stopped == {**expected, "isTyping": False}
-    assert code == 0
+    assert (code, noise) == (0, [])
 
 
 @sqlite_only

@@ -259,7 +259,11 @@ class RealtimeClient:
 
     async def _connect_once(self) -> tuple[socketio.AsyncClient | None, Any, str]:
         """One attempt: the connected client, or None with the refusal payload and why."""
-        client = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+        # handle_sigint=False: Ctrl-C belongs to the application (python-socketio's own handler
+        # would disconnect and cancel every task of the loop behind its back).
+        client = socketio.AsyncClient(
+            reconnection=False, logger=False, engineio_logger=False, handle_sigint=False
+        )
         errors: list[Any] = []
         self._dropped.clear()
         self._connected.clear()
