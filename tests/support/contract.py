@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from chatkit.server.openapi import document
@@ -45,7 +45,7 @@ class Contract:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.document = doc
         self._registry: Registry[Any] = Registry().with_resource(
-            BASE_URI, Resource(contents=doc, specification=DRAFT202012)
+            BASE_URI, DRAFT202012.create_resource(doc)
         )
         self._templates: list[tuple[re.Pattern[str], str, int]] = []
         for template in doc["paths"]:
