@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -62,14 +63,32 @@ class RawSocket:
 
 
 @contextlib.asynccontextmanager
-async def raw_connected(url: str, token: str) -> AsyncIterator[RawSocket]:
-    """Open /chat over a websocket, authenticated with `token`, by hand."""
+async def raw_connected(
+    url: str, token: str, *, receive_buffer: int | None = None
+) -> AsyncIterator[RawSocket]:
+    """Open /chat over a websocket, authenticated with `token`, by hand.
+
+    `receive_buffer` shrinks the kernel's receive buffer (SO_RCVBUF) of the connection, so
+    that a client that stops reading pushes back on the server after a few kilobytes.
+    """
     ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, autoping=False) as ws:
+
+    def small_buffer_socket(addr_info: Any) -> socket.socket:
+        family, kind, proto, _, _ = addr_info
+        sock = socket.socket(family, kind, proto)
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        return sock
+
+    connector = aiohttp.TCPConnector(socket_factory=small_buffer_socket)
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.ws_connect(ws_url, autoping=False) as ws,
+    ):
         opened = await asyncio.wait_for(ws.receive_str(), TIMEOUT)
         assert opened.startswith("0{"), opened
-        socket = RawSocket(ws)
-        await socket.send("40/chat," + json.dumps({"token": token}))
-        connected = await socket.receive_packet()
+        raw = RawSocket(ws)
+        await raw.send("40/chat," + json.dumps({"token": token}))
+        connected = await raw.receive_packet()
         assert connected.startswith("0/chat,"), connected
-        yield socket
+        yield raw
