@@ -71,12 +71,20 @@ class Contract:
         self, method: str, path: str, status: int, body: Any, headers: dict[str, str]
     ) -> Operation | None:
         """Raise ContractViolation unless the response is one the document describes."""
-        operation = self.operation(method, path)
         where = f"{method.upper()} {path} → {status}"
+        if method.upper() == "OPTIONS":
+            # CORS preflights are answered by the CORS layer for every path, not by operations.
+            if body is not None:
+                raise ContractViolation(f"{where}: a preflight answered with a body")
+            return None
+        operation = self.operation(method, path)
         if operation is None:
             # Not an operation of the API (no route, or a method it does not allow): an error.
             if status < 400:
                 raise ContractViolation(f"{where}: undocumented operation answered {status}")
+            media = _header(headers, "Content-Type")
+            if media is not None and not media.startswith(JSON):
+                raise ContractViolation(f"{where}: an error as {media}")
             self._validate("/components/schemas/Error", body, where)
             return None
         responses = operation.spec["responses"]
@@ -95,10 +103,14 @@ class Contract:
                 continue
             self._validate(f"{pointer}/headers/{_escape(name)}/schema", value, f"{where} {name}")
         content = response.get("content", {})
-        if JSON in content:
+        media = (_header(headers, "Content-Type") or "").split(";")[0].strip() or None
+        if not content:
+            if body is not None:
+                raise ContractViolation(f"{where}: a body where the document says none")
+        elif media not in content:
+            raise ContractViolation(f"{where}: Content-Type {media} is not documented")
+        elif media == JSON:
             self._validate(f"{pointer}/content/{_escape(JSON)}/schema", body, where)
-        elif body is not None and not content:
-            raise ContractViolation(f"{where}: a body where the document says none")
         return operation
 
     def _validate(self, pointer: str, instance: Any, where: str) -> None:

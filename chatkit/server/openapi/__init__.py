@@ -34,6 +34,11 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": "conversations", "description": "The caller's conversations and messages."},
             {"name": "admin", "description": "Provisioning; needs a token with role admin."},
+            {
+                "name": "notifications",
+                "description": "Email notifications: the caller's switch, "
+                "and the unsubscribe link of every email.",
+            },
             {"name": "health", "description": "Liveness, readiness, metrics; no auth."},
         ],
         "paths": paths(),

@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chatkit.server.schemas import SendMessageIn, SessionIn, SessionRef, UserIn
+from chatkit.server.schemas import (
+    NotificationPrefsIn,
+    SendMessageIn,
+    SessionIn,
+    SessionRef,
+    UserIn,
+)
 from chatkit.server.store.records import CONTENT_TYPES, SESSION_STATUSES
 
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -23,7 +29,13 @@ INSTANT: dict[str, Any] = {
 }
 _OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (SessionRef, SendMessageIn, UserIn, SessionIn)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    SessionRef,
+    SendMessageIn,
+    UserIn,
+    SessionIn,
+    NotificationPrefsIn,
+)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -148,6 +160,15 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "createdAt": INSTANT,
             "updatedAt": INSTANT,
         }
+    ),
+    "Revocation": _object(
+        {
+            "userId": UUID,
+            "tokensValidAfter": {**INSTANT, "description": "Tokens issued before are refused."},
+        }
+    ),
+    "NotificationPrefs": _object(
+        {"email": {"type": "boolean", "description": "Emails about unread messages."}}
     ),
     "Health": _object({"status": {"const": "ok"}}),
     "Readiness": _object(

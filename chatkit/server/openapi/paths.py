@@ -157,9 +157,14 @@ def _conversations() -> dict[str, Any]:
                     _limit(50, 100),
                     _cursor("before", "The newest messages strictly older than this id."),
                     _cursor("after", "The messages strictly newer than this id (catch-up)."),
+                    _query(
+                        "afterSeq",
+                        {"type": "integer", "minimum": 0, "maximum": 2**31},
+                        "The messages with a greater seq, oldest first (resume from a seq).",
+                    ),
                 ],
-                description="before and after together are 400; a cursor that is not a "
-                "message of this conversation is 400.",
+                description="At most one of before, after and afterSeq (else 400); a cursor "
+                "that is not a message of this conversation is 400.",
             ),
             "post": _operation(
                 "sendMessage",
@@ -217,6 +222,27 @@ def _admin() -> dict[str, Any]:
                 parameters=[_id("user", creates=True)],
                 requestBody=_body("UserIn"),
             ),
+            "delete": _operation(
+                "deleteUser",
+                "Delete a user who takes part in no session; their sockets are cut",
+                {
+                    204: {"description": "Deleted"},
+                    409: _error(409) | {"description": "The user takes part in a session."},
+                },
+                tag="admin",
+                errors=(404, *_ADMIN),
+                parameters=[_id("user")],
+            ),
+        },
+        "/api/admin/users/{id}/revoke-tokens": {
+            "post": _operation(
+                "revokeTokens",
+                "Refuse every token of the user issued before now; cut sockets using one",
+                {200: _json(ref("Revocation"), "Revoked")},
+                tag="admin",
+                errors=(404, *_ADMIN),
+                parameters=[_id("user")],
+            )
         },
         "/api/admin/sessions/{id}": {
             "get": _operation(
@@ -240,6 +266,62 @@ def _admin() -> dict[str, Any]:
                 errors=(400, 413, 422, *_ADMIN),
                 parameters=[_id("session", creates=True)],
                 requestBody=_body("SessionIn"),
+            ),
+        },
+    }
+
+
+def _notifications() -> dict[str, Any]:
+    preferences = _json(ref("NotificationPrefs"), "The caller's switch")
+    token = {
+        "name": "token",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The signed token of the email's link (it is the credential).",
+    }
+    html = {"text/html": {"schema": {"type": "string"}}}
+    return {
+        "/api/me/notifications": {
+            "get": _operation(
+                "getNotificationPrefs",
+                "Whether the caller gets emails about unread messages",
+                {200: preferences},
+                tag="notifications",
+                errors=(404, *_AUTHENTICATED),
+            ),
+            "put": _operation(
+                "putNotificationPrefs",
+                "Turn the caller's emails on or off",
+                {200: preferences},
+                tag="notifications",
+                errors=(400, 404, 413, *_AUTHENTICATED),
+                requestBody=_body("NotificationPrefsIn"),
+            ),
+        },
+        "/notifications/unsubscribe": {
+            "get": _operation(
+                "unsubscribePage",
+                "The page an email's unsubscribe link opens (changes nothing)",
+                {200: {"description": "A page with a button", "content": html}},
+                tag="notifications",
+                errors=(400, 404, 503),
+                public=True,
+                parameters=[token],
+            ),
+            "post": _operation(
+                "unsubscribe",
+                "One-click unsubscribe (RFC 8058)",
+                {
+                    200: {
+                        "description": "Unsubscribed: JSON, or a page when text/html is accepted",
+                        "content": {**_json(ref("NotificationPrefs"), "")["content"], **html},
+                    }
+                },
+                tag="notifications",
+                errors=(400, 404, 503),
+                public=True,
+                parameters=[token],
             ),
         },
     }
@@ -295,4 +377,4 @@ def _health() -> dict[str, Any]:
 
 
 def paths() -> dict[str, Any]:
-    return {**_conversations(), **_admin(), **_health()}
+    return {**_conversations(), **_admin(), **_notifications(), **_health()}
