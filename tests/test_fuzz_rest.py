@@ -29,7 +29,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from chatkit.config import Settings
+from chatkit.config import Settings, signing_secret
+from chatkit.notify.unsubscribe import unsubscribe_token
 from chatkit.server.openapi import document
 from tests.support import backends
 from tests.support.api import Api
@@ -86,8 +87,12 @@ class Target:
     conversations: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)  # the first is the mentor's
+    victim: str = ""  # in no session: the one user the fuzzer may delete or revoke
+    unsubscribe: list[str] = field(default_factory=list)  # genuine link tokens
 
-    def ids(self, path: str) -> list[str]:
+    def ids(self, path: str, method: str) -> list[str]:
+        if path == "/api/admin/users/{id}/revoke-tokens" or method == "DELETE":
+            return [self.victim]  # revoking the others' tokens would end the fuzzing
         if path.startswith("/api/admin/users"):
             return self.users
         if path.startswith("/api/admin/sessions"):
@@ -104,7 +109,10 @@ async def _provision(endpoint: Endpoint) -> Target:
         for index in range(5):
             reply = await api.send(pair.mentor_token, pair.conversation_id, f"hello {index}")
             target.messages.append(reply.body["id"])
+        target.victim = await api.user("Victim")
     target.users = [pair.mentor_id, pair.mentee_id, stranger]
+    secret = signing_secret(endpoint.settings)
+    target.unsubscribe = [unsubscribe_token(secret, user) for user in (stranger, target.victim)]
     target.sessions = [pair.session_id, spare_session]
     target.conversations = [pair.conversation_id]
     target.tokens = [
@@ -141,11 +149,14 @@ def _aim(case: Any, data: st.DataObject, target: Target) -> dict[str, str]:
     if case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE:
         return {"Authorization": f"Bearer {_usual_token(path, target)}"}
     if case.path_parameters and "id" in case.path_parameters and data.draw(st.booleans()):
-        case.path_parameters["id"] = data.draw(st.sampled_from(target.ids(path)))
+        ids = target.ids(path, case.method.upper())
+        case.path_parameters["id"] = data.draw(st.sampled_from(ids))
     if isinstance(case.query, dict):
         for cursor in ("before", "after"):
             if cursor in case.query and data.draw(st.booleans()):
                 case.query[cursor] = data.draw(st.sampled_from(target.messages))
+        if "token" in case.query and data.draw(st.booleans()):
+            case.query["token"] = data.draw(st.sampled_from(target.unsubscribe))
     if path == "/api/conversations/by-session" and isinstance(case.body, dict):
         if data.draw(st.booleans()):
             case.body["sessionId"] = data.draw(st.sampled_from(target.sessions))
