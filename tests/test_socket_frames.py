@@ -6,6 +6,7 @@ client play the server's own lifecycle events."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -108,3 +109,28 @@ async def test_a_client_cannot_emit_the_lifecycle_events(
         assert chat.connected_sockets == 1
         # Still the mentor, still online; the mentee did not become connected through it.
         assert online == {pair.mentor_id}
+
+
+async def test_an_oversized_frame_closes_only_that_connection(
+    api: Api, server: RunningServer
+) -> None:
+    pair = await api.pair()
+    limit = server.settings.max_body_bytes
+    payload = {"conversationId": pair.conversation_id, "padding": "x" * (limit + 1)}
+    frame = '42/chat,1["typing",' + json.dumps(payload) + "]"
+
+    async with (
+        raw_connected(server.url, pair.mentee_token) as bystander,
+        raw_connected(server.url, pair.mentor_token) as sender,
+    ):
+        await sender.send(frame)
+        closing = await asyncio.wait_for(sender.ws.receive(), 5)
+        ack = await bystander.call("leave_conversation", {"conversationId": "x"})
+
+    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closing
+    assert ack == {"ok": True}
+
+    async def forgotten() -> bool:
+        return bool(server.services.chat.connected_sockets == 0)
+
+    await eventually(forgotten, timeout=3)
