@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatkit.server.openapi.components import UUID, ref
+from chatkit.server.schemas import MAX_SEQ
 
 JSON = "application/json"
 
@@ -159,7 +160,7 @@ def _conversations() -> dict[str, Any]:
                     _cursor("after", "The messages strictly newer than this id (catch-up)."),
                     _query(
                         "afterSeq",
-                        {"type": "integer", "minimum": 0, "maximum": 2**31},
+                        {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
                         "The messages with a greater seq, oldest first (resume from a seq).",
                     ),
                 ],
