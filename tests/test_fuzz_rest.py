@@ -158,7 +158,11 @@ def _aim(case: Any, data: st.DataObject, target: Target) -> dict[str, str]:
             if cursor in case.query and data.draw(st.booleans()):
                 case.query[cursor] = data.draw(st.sampled_from(target.messages))
         if "token" in case.query and data.draw(st.booleans()):
-            case.query["token"] = data.draw(st.sampled_from(target.unsubscribe))
+            genuine = data.draw(st.sampled_from(target.unsubscribe))
+            user_id = genuine.partition(".")[0]
+            # A genuine token, or a user's id with any signature at all.
+            forged = st.text(max_size=40).map(lambda signature: f"{user_id}.{signature}")
+            case.query["token"] = data.draw(st.one_of(st.just(genuine), forged))
     if path == "/api/conversations/by-session" and isinstance(case.body, dict):
         if data.draw(st.booleans()):
             case.body["sessionId"] = data.draw(st.sampled_from(target.sessions))
