@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -19,10 +19,11 @@ from chatkit.commands.common import (
     with_store,
 )
 from chatkit.ids import new_id, parse_uuid
-from chatkit.server import render
-from chatkit.server.store import Store
 from chatkit.server.store.records import SESSION_STATUSES, SessionRecord, UserRecord
 from chatkit.timefmt import iso, parse_instant, utcnow
+
+if TYPE_CHECKING:
+    from chatkit.server.store import Store
 
 users_app = typer.Typer(help="Add, list and change users.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Add and list mentoring sessions.", no_args_is_help=True)
@@ -82,6 +83,8 @@ def users_list(
 
     records = with_store(settings, work)
     if as_json:
+        from chatkit.server import render
+
         print_json([render.user(record) for record in records])
         return
     table = Table(title=f"{len(records)} users", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -214,6 +217,8 @@ def sessions_list(
 
     records, names = with_store(settings, work)
     if as_json:
+        from chatkit.server import render
+
         print_json([render.session(record) for record in records])
         return
     table = Table(title=f"{len(records)} sessions", box=box.SIMPLE_HEAD, pad_edge=False)

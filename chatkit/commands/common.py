@@ -7,17 +7,18 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError
 
 from chatkit.config import ConfigError, Settings, load_settings
-from chatkit.server.db import Database
-from chatkit.server.errors import ChatkitError
-from chatkit.server.store import Store
+
+if TYPE_CHECKING:
+    # The server's modules are imported when a command needs them, not for every `chatkit`
+    # invocation: a bot calling `chatkit send` should not pay for SQLAlchemy.
+    from chatkit.server.store import Store
 
 T = TypeVar("T")
 
@@ -59,19 +60,27 @@ def friendly_errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         fail(str(exc), code=2)
-    except ChatkitError as exc:
-        fail(exc.message)
-    except (OSError, DBAPIError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        fail(
-            f"cannot reach the database: {reason}",
-            hint="check database_url (CHATKIT_DATABASE_URL) and that the server is running",
-        )
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        from chatkit.server.errors import ChatkitError
+
+        if isinstance(exc, ChatkitError):
+            fail(exc.message)
+        if isinstance(exc, OSError | DBAPIError):
+            reason = getattr(exc, "orig", None) or exc
+            fail(
+                f"cannot reach the database: {reason}",
+                hint="check database_url (CHATKIT_DATABASE_URL) and that the server is running",
+            )
+        raise
 
 
 def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     """Run `work` against the configured database, migrated to the latest schema first."""
     from chatkit.server import migrate
+    from chatkit.server.db import Database
+    from chatkit.server.store import Store
 
     async def _main() -> T:
         database = Database(settings.database_url)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatkit import demo as demo_data
 from chatkit.commands.common import ConfigOption, console, fail, settings_or_exit, with_store
 from chatkit.config import ConfigError
-from chatkit.server.store import Store
 from chatkit.tokens import mint, parse_ttl
+
+if TYPE_CHECKING:
+    from chatkit.server.store import Store
 
 
 def demo(
@@ -18,6 +19,8 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Create demo mentors, mentees, sessions and conversations; print a token for each user."""
+    from chatkit import demo as demo_data
+
     settings = settings_or_exit(config)
     try:
         seconds = parse_ttl(ttl)

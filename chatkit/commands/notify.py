@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,9 +18,12 @@ from chatkit.commands.common import (
     with_store,
 )
 from chatkit.ids import parse_uuid
-from chatkit.server.store import Store
-from chatkit.server.store.notifications import STATUSES, NotificationRecord
+from chatkit.server.store.records import NOTIFICATION_STATUSES as STATUSES
+from chatkit.server.store.records import NotificationRecord
 from chatkit.timefmt import utcnow
+
+if TYPE_CHECKING:
+    from chatkit.server.store import Store
 
 notify_app = typer.Typer(help="Offline-recipient email notifications.", no_args_is_help=True)
 

@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from chatkit.server.db import is_unavailable
 from chatkit.server.jsonutil import json_response
 
 log = logging.getLogger("chatkit.server")
@@ -137,6 +136,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         return error_response(_from_http(exc))
     except Exception as exc:
+        from chatkit.server.db import is_unavailable
+
         if is_unavailable(exc):
             log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
             return error_response(

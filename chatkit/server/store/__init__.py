@@ -1,23 +1,23 @@
-"""Every query lives here, one module per concern; the Store bundles them for the app."""
+"""Every query lives here, one module per concern; the Store bundles them for the app.
+
+`Store` is loaded on first use, so that importing the plain records (records.py) does not
+import SQLAlchemy: command-line tools that only need the records start faster.
+"""
 
 from __future__ import annotations
 
-from chatkit.server.db import Database
-from chatkit.server.store.conversations import ConversationStore
-from chatkit.server.store.messages import MessageStore
-from chatkit.server.store.notifications import NotificationStore
-from chatkit.server.store.sessions import SessionStore
-from chatkit.server.store.users import UserStore
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chatkit.server.store.facade import Store
 
 
-class Store:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self.users = UserStore(database)
-        self.sessions = SessionStore(database)
-        self.conversations = ConversationStore(database)
-        self.messages = MessageStore(database)
-        self.notifications = NotificationStore(database)
+def __getattr__(name: str) -> Any:
+    if name == "Store":
+        from chatkit.server.store.facade import Store
+
+        return Store
+    raise AttributeError(name)
 
 
 __all__ = ["Store"]

@@ -33,9 +33,11 @@ from chatkit.server.models import notifications_table as notifications
 from chatkit.server.models import sessions_table as sessions
 from chatkit.server.models import users_table as users
 from chatkit.server.store.messages import _MESSAGE_COLUMNS, _record
-from chatkit.server.store.records import MessageRecord
+from chatkit.server.store.records import (
+    NOTIFICATION_STATUSES as STATUSES,
+)
+from chatkit.server.store.records import MessageRecord, NotificationRecord
 
-STATUSES = ("pending", "sending", "sent", "failed", "dropped")
 _N = notifications
 
 
@@ -79,24 +81,6 @@ class Delivery:
     messages: list[QueuedMessage]
     # Rows whose message no longer exists.
     orphans: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationRecord:
-    id: str
-    user_id: str
-    email: str | None
-    conversation_id: str
-    message_id: str
-    status: str
-    due_at: datetime
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    sent_at: datetime | None
-    claim_id: str | None
-    claimed_by: str | None
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ from typing import Any
 
 SESSION_STATUSES = ("scheduled", "in_progress", "completed", "cancelled")
 CONTENT_TYPES = ("text", "image", "file")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "dropped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +115,21 @@ class ReadState:
     my_read_seq: int
     their_read_seq: int
     unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    id: str
+    user_id: str
+    email: str | None
+    conversation_id: str
+    message_id: str
+    status: str
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    claim_id: str | None
+    claimed_by: str | None
