@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatkit import __version__
-from chatkit.commands import admin, demo, serve, token
+from chatkit.commands import admin, bench, demo, serve, token
 
 app = typer.Typer(
     name="chatkit",
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(token.token)
 app.command()(demo.demo)
+app.command()(bench.bench)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")
 app.add_typer(admin.db_app, name="db")
