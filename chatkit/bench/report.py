@@ -33,6 +33,7 @@ class RunFacts:
     result_files: int
     expected_files: int
     locust_exit_code: int
+    locust_started: float = 0.0
     server_rss_before: int | None = None  # RSS before the first Locust user started
 
 
@@ -66,6 +67,11 @@ def build(
         },
         "setup_seconds": round(facts.setup_seconds, 1),
         "steady_seconds": round(window, 2),
+        # seconds from Locust's start to each phase, and to its exit
+        "phases": {
+            phase: round(at - facts.locust_started, 2)
+            for phase, at in sorted({**facts.times, "exit": facts.end}.items(), key=lambda i: i[1])
+        },
         "messages": {
             "sent": counters[r.SENT],
             "delivered": counters[r.MESSAGES_DELIVERED],

@@ -93,6 +93,7 @@ def _run(
         setup_seconds = time.monotonic() - started
         plan.save(run_dir)
         before = server_sampler.take() if server_sampler is not None else None
+        locust_started = time.monotonic()
         locust = _start_locust(options, run_dir, url)
         generator = ProcessSampler(locust.pid)
         generator.start()
@@ -118,6 +119,7 @@ def _run(
         result_files=files,
         expected_files=options.processes,
         locust_exit_code=exit_code,
+        locust_started=locust_started,
         server_rss_before=before.rss_bytes if before is not None else None,
     )
     return reports.build(options, facts, result, server_sampler, generator)

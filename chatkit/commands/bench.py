@@ -105,8 +105,8 @@ def bench(
 ) -> None:
     """Load a chatkit server (or any server of the same API) and check that nothing is lost.
 
-    Exits 1 when a message was lost, duplicated or out of order, or when errors passed
-    --max-error-rate.
+    Exits 0 when the run passed; 1 when a message was lost, duplicated or out of order, or
+    errors passed --max-error-rate; 2 when it could not run.
     """
     from chatkit.bench import report
     from chatkit.bench.runner import run
@@ -146,7 +146,7 @@ def bench(
     try:
         result = run(options, config=config, console=console)
     except BenchError as exc:
-        fail(str(exc))
+        fail(str(exc), code=2)
     except KeyboardInterrupt:
         fail("interrupted", code=130)
     console.print(report.table(result))
