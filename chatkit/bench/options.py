@@ -113,6 +113,7 @@ class BenchOptions:
     json_file: Path | None = None
     html_file: Path | None = None
     csv_prefix: Path | None = None
+    py_spy: Path | None = None  # profile the server during the timed phase into this file
 
     @classmethod
     def for_profile(cls, name: str, **overrides: object) -> BenchOptions:
@@ -158,4 +159,6 @@ class BenchOptions:
             found.append("--grace must be positive")
         if not 0 <= self.max_error_rate <= 1:
             found.append("--max-error-rate must be between 0 and 1")
+        if self.py_spy is not None and self.target.url and not self.target.server_pid:
+            found.append("--py-spy needs a local server: the embedded one, or --server-pid")
         return found

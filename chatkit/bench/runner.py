@@ -31,6 +31,7 @@ from rich.table import Table
 from chatkit.bench import report as reports
 from chatkit.bench.options import BenchOptions
 from chatkit.bench.plan import PROGRESS_FILE, RESULTS_DIR, RUN_DIR_ENV, prepare_run_dir
+from chatkit.bench.profiler import ServerProfile
 from chatkit.bench.provision import build_plan
 from chatkit.bench.results import WorkerResult
 from chatkit.bench.sampler import ProcessSampler
@@ -97,10 +98,15 @@ def _run(
         locust = _start_locust(options, run_dir, url)
         generator = ProcessSampler(locust.pid)
         generator.start()
+        profile = None
+        if options.py_spy is not None and pid:
+            profile = ServerProfile(options.py_spy, pid, options.duration)
         try:
-            times, exit_code = _watch(options, run_dir, locust, server_sampler, console)
+            times, exit_code = _watch(options, run_dir, locust, server_sampler, profile, console)
         finally:
             generator.stop()
+        if profile is not None:
+            profile.finish()
         end = time.monotonic()
     finally:
         if server_sampler is not None:
@@ -173,6 +179,7 @@ def _watch(
     run_dir: Path,
     locust: subprocess.Popen[bytes],
     server: ProcessSampler | None,
+    profile: ServerProfile | None,
     console: Console,
 ) -> tuple[dict[str, float], int]:
     """Follow the run until Locust exits; returns the phase times and Locust's exit code.
@@ -190,6 +197,8 @@ def _watch(
         while True:
             finished = locust.poll() is not None
             snapshot = progress.latest()
+            if profile is not None and snapshot is not None and snapshot["phase"] == "steady":
+                profile.start()
             if live is not None:
                 live.update(_live_view(options, snapshot, server))
             elif snapshot is not None and snapshot["phase"] != phase:

@@ -101,6 +101,15 @@ def bench(
         Path | None,
         typer.Option(help="Write Locust's CSV files with this prefix.", show_default=False),
     ] = None,
+    py_spy: Annotated[
+        Path | None,
+        typer.Option(
+            "--py-spy",
+            help="Profile the server with py-spy during the timed phase, into this file "
+            "(.svg flame graph, .json speedscope, .txt collapsed stacks).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Load a chatkit server (or any server of the same API) and check that nothing is lost.
@@ -139,10 +148,18 @@ def bench(
         json_file=json_file,
         html_file=html,
         csv_prefix=csv,
+        py_spy=py_spy,
     )
     problems = options.problems()
     if problems:
         fail(problems[0], code=2)
+    if py_spy is not None:
+        from chatkit.bench.profiler import find_py_spy
+
+        try:
+            find_py_spy()
+        except BenchError as exc:
+            fail(str(exc), code=2)
     try:
         result = run(options, config=config, console=console)
     except BenchError as exc:
