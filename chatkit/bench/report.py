@@ -35,6 +35,7 @@ class RunFacts:
     locust_exit_code: int
     locust_started: float = 0.0
     server_rss_before: int | None = None  # RSS before the first Locust user started
+    load_before: list[float] | None = None  # the machine's 1/5/15-minute load averages
 
 
 def build(
@@ -60,11 +61,7 @@ def build(
             "server_sampled": server is not None,
         },
         "options": _options(options),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": _machine(facts, server, generator),
         "setup_seconds": round(facts.setup_seconds, 1),
         "steady_seconds": round(window, 2),
         # seconds from Locust's start to each phase, and to its exit
@@ -103,6 +100,36 @@ def build(
     report["failures"] = _failures(options, facts, report)
     report["passed"] = not report["failures"]
     return report
+
+
+def _machine(
+    facts: RunFacts, server: ProcessSampler | None, generator: ProcessSampler | None
+) -> dict[str, Any]:
+    """The machine, and how busy it was: on a shared machine, other processes' CPU time is
+    the first thing to look at when numbers disappoint."""
+    cpus = os.cpu_count() or 1
+    machine: dict[str, Any] = {
+        "cpus": cpus,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_before": facts.load_before,
+        "busy_percent": None,
+        "others_cpu_percent": None,
+    }
+    start, end = facts.times.get("steady"), facts.times.get("drain")
+    if generator is None or start is None or end is None or end <= start:
+        return machine
+    busy = generator.machine_between(start, end)
+    if busy is None:
+        return machine
+    window = end - start
+    machine["busy_percent"] = round(100 * busy / window / cpus, 1)
+    ours = generator.cpu_between(start, end) or 0.0
+    if server is not None:
+        ours += server.cpu_between(start, end) or 0.0
+        # CPU time neither the server nor the load generator used, in % of one core
+        machine["others_cpu_percent"] = round(100 * max(0.0, busy - ours) / window, 1)
+    return machine
 
 
 def _options(options: BenchOptions) -> dict[str, Any]:
@@ -276,6 +303,12 @@ def table(report: dict[str, Any]) -> Table:
                 f"({server['connections_held']} held)"
             )
         grid.add_row("server", ", ".join(parts))
+    machine = report["machine"]
+    if machine["busy_percent"] is not None:
+        line = f"{machine['cpus']} CPUs {machine['busy_percent']}% busy"
+        if machine["others_cpu_percent"] is not None:
+            line += f", other processes used {machine['others_cpu_percent']}% of a core"
+        grid.add_row("machine", line)
     generator = report["generator"]
     grid.add_row(
         "load generator",

@@ -94,6 +94,7 @@ def _run(
         setup_seconds = time.monotonic() - started
         plan.save(run_dir)
         before = server_sampler.take() if server_sampler is not None else None
+        load_before = [round(value, 2) for value in os.getloadavg()]
         locust_started = time.monotonic()
         locust = _start_locust(options, run_dir, url)
         generator = ProcessSampler(locust.pid)
@@ -127,6 +128,7 @@ def _run(
         locust_exit_code=exit_code,
         locust_started=locust_started,
         server_rss_before=before.rss_bytes if before is not None else None,
+        load_before=load_before,
     )
     return reports.build(options, facts, result, server_sampler, generator)
 

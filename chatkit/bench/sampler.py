@@ -17,6 +17,7 @@ class Sample:
     at: float  # time.monotonic()
     cpu_seconds: float  # user + system, whole tree, since it started
     rss_bytes: int
+    machine_busy_seconds: float  # all processes on all cores, since boot
 
 
 class ProcessSampler:
@@ -64,7 +65,11 @@ class ProcessSampler:
                 continue
         if not alive:
             return None
-        sample = Sample(time.monotonic(), cpu, rss)
+        machine = psutil.cpu_times()
+        busy = machine.user + machine.system + getattr(machine, "nice", 0.0)
+        busy += getattr(machine, "irq", 0.0) + getattr(machine, "softirq", 0.0)
+        busy += getattr(machine, "steal", 0.0)
+        sample = Sample(time.monotonic(), cpu, rss, busy)
         with self._lock:
             self.samples.append(sample)
         return sample
@@ -72,24 +77,33 @@ class ProcessSampler:
     # --- reading ------------------------------------------------------------------------------
 
     def cpu_between(self, start: float, end: float) -> float | None:
-        """CPU seconds used between two instants (interpolated between samples)."""
-        before, after = self._cpu_at(start), self._cpu_at(end)
+        """CPU seconds the process tree used between two instants (interpolated)."""
+        before, after = self._at(start, "cpu_seconds"), self._at(end, "cpu_seconds")
         if before is None or after is None:
             return None
         return max(0.0, after - before)
 
-    def _cpu_at(self, at: float) -> float | None:
+    def machine_between(self, start: float, end: float) -> float | None:
+        """CPU seconds the whole machine (every process, every core) was busy meanwhile."""
+        before = self._at(start, "machine_busy_seconds")
+        after = self._at(end, "machine_busy_seconds")
+        if before is None or after is None:
+            return None
+        return max(0.0, after - before)
+
+    def _at(self, at: float, field: str) -> float | None:
         samples = self._snapshot()
         if len(samples) < 2 or at < samples[0].at - self._interval:
             return None
         index = bisect_left([sample.at for sample in samples], at)
         if index == 0:
-            return samples[0].cpu_seconds
+            return float(getattr(samples[0], field))
         if index >= len(samples):
-            return samples[-1].cpu_seconds
+            return float(getattr(samples[-1], field))
         low, high = samples[index - 1], samples[index]
         share = (at - low.at) / (high.at - low.at) if high.at > low.at else 0.0
-        return low.cpu_seconds + share * (high.cpu_seconds - low.cpu_seconds)
+        low_value, high_value = float(getattr(low, field)), float(getattr(high, field))
+        return low_value + share * (high_value - low_value)
 
     def rss_before(self, at: float) -> int | None:
         """RSS of the last sample taken at or before `at`."""
