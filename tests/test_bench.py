@@ -111,7 +111,9 @@ def test_every_profile_passes_with_nothing_lost(runs: dict[str, Run], profile: s
     assert report["steady_seconds"] >= 0.95
     server = report["server"]
     assert server["cpu_seconds"] is not None and server["rss_mb_steady"] > 0
-    assert report["generator"]["processes"] == 1
+    assert report["generator"]["processes"] == 1 and report["generator"]["cpu_percent"] >= 0
+    assert 0 < report["machine"]["busy_percent"] <= 100
+    assert report["machine"]["others_cpu_percent"] is not None
     assert "PASS" in run.output
 
 

@@ -19,7 +19,7 @@ class ProfileSpec:
     name: str
     summary: str
     users: int
-    spawn_rate: float
+    spawn_rate: float  # users per second, unless --spawn-rate; never more than the users
     duration: float = 20.0
     conversations: int | None = None  # None: one per Locust user
     tabs: int = 1  # sockets per participant
@@ -39,14 +39,14 @@ PROFILES: dict[str, ProfileSpec] = {
             "chat",
             "pairs chatting: POST, the other side receives; typing and mark_read on the way",
             users=50,
-            spawn_rate=50,
+            spawn_rate=100,
             sends_messages=True,
         ),
         ProfileSpec(
             "burst",
             "many messages into few conversations, many POSTs in flight per conversation",
             users=4,
-            spawn_rate=4,
+            spawn_rate=100,
             in_flight=16,
             sends_messages=True,
         ),
@@ -54,7 +54,7 @@ PROFILES: dict[str, ProfileSpec] = {
             "fanout",
             "participants with many open tabs: each message reaches every tab of both",
             users=20,
-            spawn_rate=20,
+            spawn_rate=20,  # each user opens 20 sockets
             tabs=10,
             sends_messages=True,
         ),
@@ -62,19 +62,19 @@ PROFILES: dict[str, ProfileSpec] = {
             "connect-storm",
             "sockets connecting (JWT check and auto-join) and leaving as fast as they can",
             users=20,
-            spawn_rate=20,
+            spawn_rate=100,
         ),
         ProfileSpec(
             "idle",
             "N idle sockets held open: server memory per connection",
             users=1000,
-            spawn_rate=250,
+            spawn_rate=200,
         ),
         ProfileSpec(
             "history",
             "conversation lists and history pages over a seeded history, checked for gaps",
             users=20,
-            spawn_rate=20,
+            spawn_rate=100,
             conversations=100,
             messages=10_000,
         ),
@@ -124,7 +124,7 @@ class BenchOptions:
         base = cls(
             profile=spec,
             users=users,
-            spawn_rate=spec.spawn_rate,
+            spawn_rate=min(spec.spawn_rate, users),
             duration=spec.duration,
             conversations=spec.conversations or users,
             tabs=spec.tabs,
