@@ -74,6 +74,7 @@ class MessageTracker:
         }
         self._views: dict[tuple[int, int], _View] = {}
         self._on_delivery = on_delivery
+        self._closed = False
 
     # --- sockets ----------------------------------------------------------------------------
 
@@ -106,6 +107,8 @@ class MessageTracker:
         return self._conversations[conversation].counter
 
     def finished(self, conversation: int, counter: int, outcome: str, now: float) -> None:
+        if self._closed:
+            return
         state = self._conversations[conversation]
         pending = state.pending[counter]
         self._result.sample("post", pending.started, (now - pending.started) * 1000)
@@ -128,6 +131,8 @@ class MessageTracker:
     # --- receiving --------------------------------------------------------------------------
 
     def received(self, socket_id: int, payload: Any, now: float) -> None:
+        if self._closed:  # the result is written; what comes now is not part of the run
+            return
         message = payload.get("message") if isinstance(payload, dict) else None
         content = message.get("content") if isinstance(message, dict) else None
         parsed = parse_content(content, self._run_id)
@@ -196,7 +201,10 @@ class MessageTracker:
         )
 
     def close(self) -> None:
-        """Count what never arrived as lost; call once, after sending stopped and the grace."""
+        """Count what never arrived as lost; call after sending stopped and the grace."""
+        if self._closed:
+            return
+        self._closed = True
         for state in self._conversations.values():
             for pending in state.pending.values():
                 if pending.confirmed and pending.waiting:

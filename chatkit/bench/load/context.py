@@ -29,7 +29,10 @@ READY, GO, DRAIN, DRAINED = "chatkit_ready", "chatkit_go", "chatkit_drain", "cha
 PROGRESS_INTERVAL = 0.5
 READY_REPORT_INTERVAL = 0.2
 RAMP_TIMEOUT_MIN = 30.0
-DRAIN_EXTRA = 15.0  # beyond the grace, for slow disconnects and reports
+# How long users may settle beyond the grace (socket acks time out after 10 s), and how much
+# longer the conductor waits for the processes' reports before it ends the run regardless.
+SETTLE_EXTRA = 12.0
+REPORT_EXTRA = 10.0
 
 
 def run_dir() -> Path:
@@ -105,9 +108,12 @@ class BenchContext:
         gevent.spawn(self._wait_drained)
 
     def _wait_drained(self) -> None:
-        deadline = time.monotonic() + self.plan.grace + DRAIN_EXTRA / 2
+        deadline = time.monotonic() + self.plan.grace + SETTLE_EXTRA
         while self.drained < self.started and time.monotonic() < deadline:
             gevent.sleep(0.05)
+        # Saved now, not when Locust stops: stopping thousands of users can outlast the few
+        # seconds Locust gives its worker processes before it interrupts them.
+        self.save()
         runner = self.environment.runner
         assert runner is not None
         runner.send_message(DRAINED, {"drained": self.drained, "started": self.started})
@@ -167,7 +173,7 @@ class Conductor:
     def _drain(self) -> None:
         self._enter("drain")
         self._send(DRAIN)
-        gevent.spawn_later(self.plan.grace + DRAIN_EXTRA, self._enter, "done")
+        gevent.spawn_later(self.plan.grace + SETTLE_EXTRA + REPORT_EXTRA, self._enter, "done")
 
     def _on_drained(self, msg: Any, **_: Any) -> None:
         self._drained.add(msg.node_id)
