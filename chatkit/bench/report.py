@@ -16,7 +16,7 @@ from chatkit.bench.sampler import ProcessSampler
 
 MB = 1024 * 1024
 # What the server's CPU time is divided by, per profile.
-OPERATIONS = {"history": "read", "connect-storm": "connect"}
+OPERATIONS: dict[str, str | None] = {"history": "read", "connect-storm": "connect", "idle": None}
 
 
 @dataclass
@@ -186,7 +186,7 @@ def _server(
         "cpu_seconds": round(cpu, 2) if cpu is not None else None,
         "cpu_percent": round(100 * cpu / window, 1) if cpu is not None and window else None,
         "cpu_ms_per_operation": round(1000 * cpu / done, 3) if cpu is not None and done else None,
-        "operation": OPERATIONS.get(options.profile.name, "delivered message"),
+        "operation": OPERATIONS.get(options.profile.name, "delivered message"),  # None: idle
         "rss_mb_before": _mb(facts.server_rss_before),
         "rss_mb_steady": _mb(rss_held),
         "rss_mb_peak": _mb(sampler.rss_peak(facts.times.get("ramp", start), facts.end)),
