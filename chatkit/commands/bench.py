@@ -25,7 +25,7 @@ def bench(
     duration: Annotated[
         float | None,
         typer.Option(
-            help="Seconds of the timed phase, after the ramp [default: 20].", show_default=False
+            help="Seconds of the timed phase, after the ramp (default 20).", show_default=False
         ),
     ] = None,
     rate: Annotated[
@@ -52,7 +52,7 @@ def bench(
     messages: Annotated[
         int | None,
         typer.Option(
-            help="history: messages seeded before the run [default: 10000].", show_default=False
+            help="history: messages seeded before the run (default 10000).", show_default=False
         ),
     ] = None,
     grace: Annotated[
@@ -86,7 +86,7 @@ def bench(
     database_url: Annotated[
         str | None,
         typer.Option(
-            help="The embedded server's database [default: a temporary SQLite file].",
+            help="The embedded server's database (default: a temporary SQLite file).",
             show_default=False,
         ),
     ] = None,
