@@ -123,7 +123,8 @@ def _machine(
     if busy is None:
         return machine
     window = end - start
-    machine["busy_percent"] = round(100 * busy / window / cpus, 1)
+    # Samples are a quarter-second apart, so a saturated machine can read a hair over 100%.
+    machine["busy_percent"] = min(100.0, round(100 * busy / window / cpus, 1))
     ours = generator.cpu_between(start, end) or 0.0
     if server is not None:
         ours += server.cpu_between(start, end) or 0.0
