@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatkit import __version__
-from chatkit.commands import admin, bench, demo, serve, token
+from chatkit.commands import admin, bench, demo, notify, serve, token, tui
 
 app = typer.Typer(
     name="chatkit",
@@ -18,9 +18,11 @@ app.command()(serve.serve)
 app.command()(token.token)
 app.command()(demo.demo)
 app.command()(bench.bench)
+app.command()(tui.tui)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(notify.notify_app, name="notify")
 
 
 def _version(value: bool) -> None:

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
 
+    # [limits]
+    message_rate: str = "30/second"
+    event_rate: str = "50/second"
+    max_sockets_per_user: int = Field(default=100, ge=0)
+    typing_timeout: float = Field(default=8.0, gt=0)
+
     # [database]
     database_url: str = "sqlite+aiosqlite:///./chatkit.db"
 
@@ -57,6 +63,14 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "chatkit <chatkit@localhost>"
     notify_delay: float = Field(default=120.0, ge=0)
+    smtp_starttls: Literal["auto", "always", "never"] = "auto"
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    notify_outbox: Path = Path("outbox")
+    notify_worker: bool = True
+    notify_poll_interval: float = Field(default=5.0, ge=0.01, le=3600)
+    notify_include_content: bool = True
+    notify_max_attempts: int = Field(default=5, ge=1, le=100)
+    notify_retry_delay: float = Field(default=60.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +78,19 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("message_rate", "event_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip() in ("", "0", "off"):
+            return ""
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must look like 30/second, 100/minute or 5 per 10 seconds") from None
+        return value.strip()
 
     @field_validator("redis_url")
     @classmethod
@@ -128,6 +155,10 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("server", "max_body_bytes"): "max_body_bytes",
     ("server", "log_level"): "log_level",
     ("server", "log_format"): "log_format",
+    ("limits", "message_rate"): "message_rate",
+    ("limits", "event_rate"): "event_rate",
+    ("limits", "max_sockets_per_user"): "max_sockets_per_user",
+    ("limits", "typing_timeout"): "typing_timeout",
     ("database", "url"): "database_url",
     ("jwt", "secret"): "jwt_secret",
     ("jwt", "secret_file"): "secret_file",
@@ -142,6 +173,14 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("notify", "smtp_url"): "smtp_url",
     ("notify", "mail_from"): "mail_from",
     ("notify", "delay"): "notify_delay",
+    ("notify", "smtp_starttls"): "smtp_starttls",
+    ("notify", "smtp_timeout"): "smtp_timeout",
+    ("notify", "outbox"): "notify_outbox",
+    ("notify", "worker"): "notify_worker",
+    ("notify", "poll_interval"): "notify_poll_interval",
+    ("notify", "include_content"): "notify_include_content",
+    ("notify", "max_attempts"): "notify_max_attempts",
+    ("notify", "retry_delay"): "notify_retry_delay",
 }
 
 

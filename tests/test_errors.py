@@ -31,6 +31,8 @@ def _endpoints(pair: Pair) -> list[tuple[str, str]]:
         ("GET", f"{conversation}/messages"),
         ("POST", f"{conversation}/messages"),
         ("PATCH", f"{conversation}/read"),
+        ("GET", "/api/me/notifications"),
+        ("PUT", "/api/me/notifications"),
     ]
 
 
@@ -324,3 +326,25 @@ async def _assert_untouched(api: Api, pair: Pair) -> None:
     assert history.body["messages"] == []
     listed = await api.get("/api/conversations", token=pair.mentee_token)
     assert [c["unreadCount"] for c in listed.body] == [0]
+
+
+async def test_browsers_may_call_the_api_from_other_origins(api: Api) -> None:
+    pair = await api.pair()
+    origin = {"Origin": "https://app.example.com"}
+
+    preflight = await api.request(
+        "OPTIONS",
+        "/api/conversations",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    actual = await api.get("/api/conversations", token=pair.mentor_token, headers=origin)
+
+    assert preflight.status == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example.com")
+    assert "AUTHORIZATION" in preflight.headers["Access-Control-Allow-Headers"].upper()
+    assert actual.status == 200
+    assert actual.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example.com")

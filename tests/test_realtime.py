@@ -271,3 +271,17 @@ async def test_socket_is_disconnected_when_its_token_expires(api: Api) -> None:
         await asyncio.wait_for(socket.disconnected.wait(), 10)
 
     assert notice["code"] == "token_expired"
+
+
+async def test_websocket_frames_are_not_compressed(api: Api) -> None:
+    """Small JSON frames: per-message deflate would cost CPU and memory for nothing."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(
+            f"{api.server.url}/socket.io/?EIO=4&transport=websocket", compress=15
+        ) as ws:
+            opening = await ws.receive()
+
+    assert ws.compress == 0
+    assert opening.data.startswith("0{")

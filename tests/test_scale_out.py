@@ -13,7 +13,14 @@ from chatkit.config import Settings
 from chatkit.server.db import Database
 from chatkit.server.models import notifications_table
 from tests.support.api import Api
-from tests.support.processes import RedisServer, ServeProcess, eventually, get_status, serving
+from tests.support.processes import (
+    RedisServer,
+    ServeProcess,
+    eventually,
+    get_status,
+    get_text,
+    serving,
+)
 from tests.support.server import Endpoint
 from tests.support.sockets import connected
 
@@ -162,3 +169,45 @@ async def test_redis_outage_keeps_messages_and_readiness_tells(
             after = await api_a.send(pair.mentor_token, pair.conversation_id, "redis is back")
             pushed = await mentee_on_b.next("new_message")
         assert pushed["message"]["id"] == after.body["id"]
+
+
+async def test_workers_share_one_port(tmp_path: Path, environment: dict[str, str]) -> None:
+    import psutil
+
+    with serving(tmp_path, environment, "--workers", "2") as server:
+        assert "with 2 workers" in server.output[-1]
+        children = psutil.Process(server.process.pid).children()
+        # Spawned workers run multiprocessing.spawn; the resource tracker is not a worker.
+        workers = [
+            child for child in children if any("spawn_main" in part for part in child.cmdline())
+        ]
+        assert len(workers) == 2
+        endpoint = _endpoint(server, environment)
+        async with Api(endpoint) as api:
+            pairs = [await api.pair() for _ in range(6)]
+            # Each socket lands on whichever worker the kernel picks; delivery must not care.
+            for pair in pairs:
+                async with connected(endpoint.url, pair.mentee_token) as mentee:
+                    sent = await api.send(pair.mentor_token, pair.conversation_id, "hi")
+                    assert (await mentee.next("new_message"))["message"]["id"] == sent.body["id"]
+        metrics = await get_text(f"{endpoint.url}/metrics")
+        assert "chatkit_messages_stored_total 6.0" in metrics, "metrics add up across workers"
+        assert server.terminate() == 0
+        _gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == [], "the workers stop with the supervisor"
+
+
+async def test_workers_without_redis_are_refused(tmp_path: Path, database_url: str) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "chatkit", "serve", "--workers", "2", "--port", "4999"],
+        cwd=tmp_path,
+        env={"CHATKIT_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "more than one worker needs redis_url" in result.stderr

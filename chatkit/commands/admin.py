@@ -96,6 +96,36 @@ def users_list(
     console.print(table)
 
 
+def _set_notify_email(user_id: str, enabled: bool, config: ConfigOption) -> None:
+    settings = settings_or_exit(config)
+    uid = _uuid_or_exit(user_id, "USER_ID")
+
+    async def work(store: Store) -> None:
+        await store.users.set_notify_email(user_id=uid, enabled=enabled)
+
+    with_store(settings, work)
+    state = "on" if enabled else "off"
+    console.print(f"notification emails for {uid} are {state}", highlight=False)
+
+
+@users_app.command("notify-off")
+def users_notify_off(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    config: ConfigOption = None,
+) -> None:
+    """Stop emailing USER_ID about messages that arrive while they are offline."""
+    _set_notify_email(user_id, False, config)
+
+
+@users_app.command("notify-on")
+def users_notify_on(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    config: ConfigOption = None,
+) -> None:
+    """Email USER_ID again about messages that arrive while they are offline."""
+    _set_notify_email(user_id, True, config)
+
+
 @users_app.command("revoke-tokens")
 def users_revoke_tokens(
     user_id: Annotated[str, typer.Argument(help="The user's id.")],

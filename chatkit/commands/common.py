@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
 from chatkit.config import ConfigError, Settings, load_settings
@@ -37,9 +38,10 @@ ConfigOption = Annotated[
 
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     """Print one clear line (and an optional hint) on stderr and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Messages are plain text: "smtp://[user:pass@]host" must not be read as rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"[dim]{hint}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"[dim]{escape(hint)}[/]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

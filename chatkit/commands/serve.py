@@ -17,13 +17,29 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="Port to listen on [default: 4000].", show_default=False)
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes sharing the port (needs redis_url) [default: 1].", show_default=False
+        ),
+    ] = None,
     config: ConfigOption = None,
     log_level: Annotated[
         str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
     ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text, or json for one object per line.", show_default=False)
+    ] = None,
 ) -> None:
     """Run the chat server: REST under /api and Socket.IO namespace /chat on one port."""
-    settings = settings_or_exit(config, host=host, port=port, log_level=log_level)
+    settings = settings_or_exit(
+        config,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_format=log_format,
+    )
     from chatkit.server.runner import run
 
     database = settings.database_url.split("://", 1)[0].split("+", 1)[0]

@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp_cors
 from aiohttp import web
 
 from chatkit.config import Settings
+from chatkit.notify import build_worker
 from chatkit.server import jsonutil, migrate
 from chatkit.server.auth import Authenticator, auth_middleware
 from chatkit.server.db import Database
 from chatkit.server.errors import error_middleware
+from chatkit.server.logs import request_id_middleware
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import LocalPresence, Presence, RedisPresence
-from chatkit.server.realtime import ChatNamespace, Publisher
+from chatkit.server.publisher import Publisher
+from chatkit.server.ratelimit import RateLimits
+from chatkit.server.realtime import ChatNamespace
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
-from chatkit.server.routes import admin, conversations, health
+from chatkit.server.routes import admin, conversations, health, notifications
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.sio import ChatSocketServer
 from chatkit.server.store import Store
@@ -58,6 +64,23 @@ def _cors(settings: Settings) -> str | list[str]:
     return "*" if origins == ["*"] else origins
 
 
+def _allow_cross_origin(app: web.Application, settings: Settings) -> None:
+    """Browsers on the allowed origins may call the REST API (tokens, not cookies)."""
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=False,
+        expose_headers=("Retry-After", "X-Request-Id"),
+        allow_headers=("Authorization", "Content-Type", "X-Request-Id"),
+        max_age=600,
+    )
+    origins = _cors(settings)
+    cors = aiohttp_cors.setup(
+        app, defaults=dict.fromkeys([origins] if origins == "*" else origins, options)
+    )
+    for route in list(app.router.routes()):
+        if route.resource is not None and route.resource.canonical.startswith("/api/"):
+            cors.add(route)
+
+
 def create_app(
     settings: Settings, *, run_migrations: bool = True, presence: Presence | None = None
 ) -> web.Application:
@@ -76,9 +99,15 @@ def create_app(
         engineio_logger=False,
         max_http_buffer_size=settings.max_body_bytes,
     )
-    publisher = Publisher(sio)
+    metrics = Metrics()
+    limits = RateLimits(settings)
+    publisher = Publisher(sio, metrics)
     writer = MessageWriter(
-        store.messages, presence, publisher.committed, notify_delay=settings.notify_delay
+        store.messages,
+        presence,
+        publisher.committed,
+        notify_delay=settings.notify_delay,
+        metrics=metrics,
     )
     chat = ChatNamespace(
         store=store,
@@ -86,11 +115,23 @@ def create_app(
         presence=presence,
         writer=writer,
         publisher=publisher,
+        limits=limits,
+        metrics=metrics,
+        max_sockets_per_user=settings.max_sockets_per_user,
+        typing_timeout=settings.typing_timeout,
     )
+    chat.attach(manager)
     sio.register_namespace(chat)
+    # Built now so that a bad smtp_url stops start-up with one line.
+    notifier = build_worker(settings, store.notifications) if settings.notify_worker else None
 
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(authenticator)],
+        middlewares=[
+            request_id_middleware,
+            metrics.middleware(),
+            error_middleware,
+            auth_middleware(authenticator),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SERVICES] = Services(
@@ -103,12 +144,16 @@ def create_app(
         chat=chat,
         publisher=publisher,
         writer=writer,
+        metrics=metrics,
+        limits=limits,
         readiness=_readiness(database, presence, manager),
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
     app.router.add_routes(admin.routes)
-    sio.attach(app)
+    app.router.add_routes(notifications.routes)
+    _allow_cross_origin(app, settings)
+    sio.attach(app)  # Engine.IO answers CORS for /socket.io itself (cors_allowed_origins)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
@@ -117,8 +162,14 @@ def create_app(
         sio.start_manager()
         publisher.start()
         writer.start()
+        chat.start()
+        if notifier is not None:
+            notifier.start()
         yield
+        if notifier is not None:
+            await notifier.stop()
         # Stored writes are flushed and pushed before the database goes away.
+        await chat.stop()
         await writer.stop()
         await publisher.stop()
         await sio.stop_manager()

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatkit.config import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POOL_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+COMMAND_TIMEOUT_SECONDS = 15.0
 _WRITE = "chatkit_write"
 
 
@@ -37,6 +42,13 @@ class Database:
             options["pool_size"] = pool_size
             options["max_overflow"] = pool_size * 2
             options["pool_pre_ping"] = True
+            # Bounded waits: when PostgreSQL goes away, requests fail with 503 in seconds
+            # instead of hanging on a dead connection or an empty pool.
+            options["pool_timeout"] = POOL_TIMEOUT_SECONDS
+            options["connect_args"] = {
+                "timeout": CONNECT_TIMEOUT_SECONDS,
+                "command_timeout": COMMAND_TIMEOUT_SECONDS,
+            }
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._writer_engine = self.engine.execution_options(**{_WRITE: True})
         if self.is_sqlite:
@@ -62,6 +74,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means "the database cannot be used right now" rather than a bug."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError | asyncio.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # no connection free in the pool in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        return _is_unavailable_driver_error(exc.orig)
+    return _is_unavailable_driver_error(exc)
+
+
+def _is_unavailable_driver_error(exc: BaseException | None) -> bool:
+    if exc is None:
+        return False
+    name = type(exc).__name__
+    # asyncpg's names for "the server went away / is starting or stopping".
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+    }
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from chatkit.server.db import is_unavailable
 from chatkit.server.jsonutil import json_response
 
 log = logging.getLogger("chatkit.server")
@@ -135,7 +136,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return error_response(_from_http(exc))
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+            return error_response(
+                Unavailable(
+                    "the database is unavailable right now; nothing was changed, retry",
+                    headers={"Retry-After": "1"},
+                )
+            )
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_response(
             {"error": {"code": "internal_error", "message": "the server failed; it was logged"}},

@@ -164,10 +164,16 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A worker claims all pending rows of one (user, conversation) at once under one claim
+    # id (the email they become); the lease lets another worker take over if it dies.
+    claim_id: Mapped[str | None] = mapped_column(ID)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_notifications_status_due", "status", "due_at"),
         Index("ix_notifications_user_conversation", "user_id", "conversation_id"),
+        Index("ix_notifications_claim_id", "claim_id"),
     )
 
 

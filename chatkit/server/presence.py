@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
+
+from chatkit.aiotools import cancel_and_wait
 
 log = logging.getLogger("chatkit.presence")
 
@@ -112,9 +113,7 @@ class RedisPresence:
 
     async def close(self) -> None:
         if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+            await cancel_and_wait(self._refresher)
             self._refresher = None
         users = list(self._local.users())
         if users:

@@ -1,4 +1,4 @@
-"""The `/chat` Socket.IO namespace, and the publisher that pushes committed writes to rooms."""
+"""The `/chat` Socket.IO namespace: connection lifecycle and the client → server events."""
 
 from __future__ import annotations
 
@@ -6,95 +6,50 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
 
+from chatkit.aiotools import cancel_and_wait
 from chatkit.ids import parse_uuid
 from chatkit.server import render
 from chatkit.server.auth import Authenticator, handshake_token
-from chatkit.server.errors import ChatkitError, NotFound
+from chatkit.server.db import is_unavailable
+from chatkit.server.errors import ChatkitError, NotFound, RateLimited
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
-from chatkit.server.rooms import JOIN_ROOM_EVENT, user_room
-from chatkit.server.schemas import Body, ConversationRef, TypingIn, validate
+from chatkit.server.publisher import NAMESPACE, Publisher
+from chatkit.server.ratelimit import RateLimits
+from chatkit.server.rooms import ROOM_COMMAND_EVENT, RoomLinkingManager, user_room
+from chatkit.server.schemas import Body, ConversationRef, ReauthIn, SyncIn, TypingIn, validate
 from chatkit.server.store import Store
-from chatkit.server.store.messages import MarkRead, ReadResult, Result, SendResult
+from chatkit.server.store.messages import MarkRead
 from chatkit.server.store.records import Participants
+from chatkit.server.typing_state import TypingTracker
 from chatkit.server.writer import MessageWriter
-from chatkit.tokens import TokenError
+from chatkit.tokens import Claims, TokenError
 
 log = logging.getLogger("chatkit.realtime")
 
-NAMESPACE = "/chat"
 OK: dict[str, Any] = {"ok": True}
+SYNC_PAGE = 100
+SYNC_MAX_CONVERSATIONS = 100
+# How often live sockets are checked against revocations and deleted users made elsewhere
+# (by `chatkit users revoke-tokens`, or on another process).
+REVOCATION_SWEEP_SECONDS = 30.0
 
 
-def error_ack(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
-
-
-class Publisher:
-    """Emits committed writes to their rooms, one at a time, in commit order.
-
-    One queue and one task, so `new_message` events of a conversation leave in `seq` order
-    and a slow emit never holds up the writer or an HTTP response.
-    """
-
-    def __init__(self, sio: socketio.AsyncServer) -> None:
-        self._sio = sio
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any], str]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="chatkit-publisher")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
-
-    def committed(self, results: list[Result]) -> None:
-        for result in results:
-            if isinstance(result, SendResult):
-                if result.created:
-                    message = render.message(result.message)
-                    self.push(
-                        "new_message",
-                        {"conversationId": result.message.conversation_id, "message": message},
-                        result.message.conversation_id,
-                    )
-            elif result.count > 0:
-                self.push("messages_read", render.read_receipt(result), result.conversation_id)
-
-    def push(self, event: str, payload: dict[str, Any], room: str) -> None:
-        self._queue.put_nowait((event, payload, room))
-
-    async def _run(self) -> None:
-        while True:
-            event, payload, room = await self._queue.get()
-            try:
-                await self._sio.emit(event, payload, room=room, namespace=NAMESPACE)
-            except Exception:
-                # DB is truth: the write is stored; clients catch up with `after`.
-                log.exception("emitting %s to %s failed", event, room)
-            finally:
-                self._queue.task_done()
+def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, **extra}}
 
 
 @dataclass(slots=True)
 class SocketState:
     user_id: str
     expires_at: float
+    issued_at: float | None
     expiry: asyncio.TimerHandle | None = None
-    rooms: set[str] = field(default_factory=set)
 
 
 Handler = Callable[[str, SocketState, Any], Awaitable[dict[str, Any]]]
@@ -111,6 +66,10 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         presence: Presence,
         writer: MessageWriter,
         publisher: Publisher,
+        limits: RateLimits,
+        metrics: Metrics,
+        max_sockets_per_user: int,
+        typing_timeout: float,
     ) -> None:
         super().__init__(NAMESPACE)
         self._store = store
@@ -118,37 +77,73 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._presence = presence
         self._writer = writer
         self._publisher = publisher
+        self._limits = limits
+        self._metrics = metrics
+        self._max_sockets = max_sockets_per_user
         self._sockets: dict[str, SocketState] = {}
+        self._per_user: dict[str, int] = {}
+        self._typing = TypingTracker(self._broadcast_typing, timeout=typing_timeout)
+        self._sweeper: asyncio.Task[None] | None = None
+        publisher.on_message = self._typing.message_stored
         self._events: dict[str, Handler] = {
             "join_conversation": self._join,
             "leave_conversation": self._leave,
-            "typing": self._typing,
+            "typing": self._on_typing,
             "mark_read": self._mark_read,
+            "sync": self._sync,
+            "reauth": self._reauth,
         }
+
+    def attach(self, manager: RoomLinkingManager) -> None:
+        manager.command_handler = self._room_command
 
     @property
     def connected_sockets(self) -> int:
         return len(self._sockets)
+
+    def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="chatkit-revocations")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            await cancel_and_wait(self._sweeper)
+            self._sweeper = None
+        self._typing.clear()
 
     # --- connection lifecycle ---------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             claims = await self._auth.authenticate(handshake_token(auth, environ))
+            conversation_ids = await self._store.conversations.ids_for_user(claims.user_id)
         except TokenError as error:
             raise socketio.exceptions.ConnectionRefusedError(
                 "unauthorized", {"code": error.code, "reason": error.message}
             ) from None
-        conversation_ids = await self._store.conversations.ids_for_user(claims.user_id)
-        state = SocketState(user_id=claims.user_id, expires_at=claims.expires_at)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unavailable", {"code": "unavailable", "reason": "the database is unavailable"}
+            ) from None
+        if self._max_sockets and self._per_user.get(claims.user_id, 0) >= self._max_sockets:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "too_many_connections",
+                {
+                    "code": "too_many_connections",
+                    "reason": f"at most {self._max_sockets} connections per user",
+                },
+            )
+        state = SocketState(claims.user_id, claims.expires_at, claims.issued_at)
         self._sockets[sid] = state
+        self._per_user[claims.user_id] = self._per_user.get(claims.user_id, 0) + 1
         await self.enter_room(sid, user_room(claims.user_id))
         for conversation_id in conversation_ids:
             await self.enter_room(sid, conversation_id)
         await self._presence.connected(claims.user_id, sid)
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, claims.expires_at - time.time())
-        state.expiry = loop.call_later(delay, self._expire, sid)
+        self._metrics.connected_sockets.inc()
+        self._schedule_expiry(sid, state)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         state = self._sockets.pop(sid, None)
@@ -156,19 +151,77 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         if state.expiry is not None:
             state.expiry.cancel()
+        remaining = self._per_user.get(state.user_id, 1) - 1
+        if remaining > 0:
+            self._per_user[state.user_id] = remaining
+        else:
+            self._per_user.pop(state.user_id, None)
+        self._typing.socket_closed(sid)
+        self._metrics.connected_sockets.dec()
+        await self._limits.forget(sid)
         await self._presence.disconnected(state.user_id, sid)
+
+    def _schedule_expiry(self, sid: str, state: SocketState) -> None:
+        if state.expiry is not None:
+            state.expiry.cancel()
+        delay = max(0.0, state.expires_at - time.time())
+        state.expiry = asyncio.get_running_loop().call_later(delay, self._expire, sid)
 
     def _expire(self, sid: str) -> None:
         if sid in self._sockets:
-            asyncio.create_task(self._disconnect_expired(sid))
+            asyncio.create_task(
+                self._cut(sid, "token_expired", "your token expired; reconnect with a new one")
+            )
 
-    async def _disconnect_expired(self, sid: str) -> None:
-        await self.emit(
-            "token_expired",
-            {"code": "token_expired", "message": "your token expired; reconnect with a new one"},
-            to=sid,
-        )
+    async def _cut(self, sid: str, code: str, message: str) -> None:
+        """Tell the client why, then disconnect it (it will not reconnect by itself)."""
+        await self.emit(code, {"code": code, "message": message}, to=sid)
         await self.disconnect(sid)
+
+    # --- revocation -----------------------------------------------------------------------------
+
+    def _room_command(self, namespace: str, sids: list[str], data: dict[str, Any]) -> None:
+        if namespace != NAMESPACE or data.get("command") != "revoke":
+            return
+        before = data.get("before")
+        for sid in sids:
+            state = self._sockets.get(sid)
+            if state is not None and _issued_before(state, before):
+                asyncio.create_task(
+                    self._cut(sid, "token_revoked", "your token was revoked; sign in again")
+                )
+
+    async def revoke(self, user_id: str, *, before: float | None) -> None:
+        """Cut the user's sockets (on every process) whose token was issued before `before`
+        (all of them when None: the user was deleted)."""
+        self._auth.forget(user_id)
+        await self.server.emit(
+            ROOM_COMMAND_EVENT,
+            {"command": "revoke", "before": before},
+            room=user_room(user_id),
+            namespace=NAMESPACE,
+        )
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REVOCATION_SWEEP_SECONDS)
+            try:
+                await self.sweep_revocations()
+            except Exception as exc:  # the sweep is a safety net; it must keep running
+                log.warning("revocation sweep failed: %s", exc)
+
+    async def sweep_revocations(self) -> None:
+        users = {state.user_id for state in self._sockets.values()}
+        if not users:
+            return
+        floors = await self._store.users.token_floors(users)
+        for sid, state in list(self._sockets.items()):
+            if state.user_id not in floors:
+                await self._cut(sid, "token_revoked", "your account no longer exists")
+                continue
+            floor = floors[state.user_id]
+            if floor is not None and _issued_before(state, int(floor.timestamp())):
+                await self._cut(sid, "token_revoked", "your token was revoked; sign in again")
 
     # --- events -------------------------------------------------------------------------------
 
@@ -184,10 +237,15 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if state is None:
             return error_ack("unauthorized", "this socket is not authenticated")
         try:
+            await self._limits.event(sid)
             return await handler(sid, state, payload)
+        except RateLimited as error:
+            return error_ack(error.code, error.message, retryAfter=error.retry_after)
         except ChatkitError as error:
             return error_ack(error.code, error.message)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                return error_ack("unavailable", "the database is unavailable; retry")
             log.exception("socket event %s failed", event)
             return error_ack("internal_error", "the server failed; it was logged")
 
@@ -212,27 +270,70 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.leave_room(sid, conversation_id)
         return OK
 
-    async def _typing(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _on_typing(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
         typing = _payload(TypingIn, payload)
         participants = await self._participants(state, typing.conversation_id)
-        await self.emit(
-            "user_typing",
-            {
-                "conversationId": participants.conversation_id,
-                "userId": state.user_id,
-                "isTyping": typing.is_typing,
-            },
-            room=participants.conversation_id,
-            skip_sid=[user_room(state.user_id)],
-        )
+        if typing.is_typing and self._publisher.busy:
+            return OK  # under load, typing indicators are the first thing to go
+        self._typing.update(participants.conversation_id, state.user_id, sid, typing.is_typing)
         return OK
+
+    def _broadcast_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
+        self._publisher.push(
+            "user_typing",
+            {"conversationId": conversation_id, "userId": user_id, "isTyping": is_typing},
+            conversation_id,
+            skip=[user_room(user_id)],
+        )
 
     async def _mark_read(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
         ref = _payload(ConversationRef, payload)
         participants = await self._participants(state, ref.conversation_id)
-        result: ReadResult = await self._writer.mark_read(MarkRead(participants, state.user_id))
-        del result  # the publisher emits messages_read once the receipt is committed
+        # The publisher emits messages_read once the receipt is committed.
+        await self._writer.mark_read(MarkRead(participants, state.user_id))
         return OK
+
+    async def _sync(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+        """`{conversationId: lastSeenSeq}` → what each conversation has after that seq."""
+        request = _payload(SyncIn, {"conversations": payload})
+        if len(request.conversations) > SYNC_MAX_CONVERSATIONS:
+            raise ChatkitError(
+                f"sync at most {SYNC_MAX_CONVERSATIONS} conversations at once",
+                code="invalid_payload",
+            )
+        answer: dict[str, Any] = {}
+        for raw_id, last_seq in request.conversations.items():
+            participants = await self._participants(state, raw_id)
+            conversation_id = participants.conversation_id
+            page = await self._store.messages.after_seq(
+                conversation_id=conversation_id, seq=last_seq, limit=SYNC_PAGE
+            )
+            read = await self._store.conversations.read_state(
+                conversation_id=conversation_id, user_id=state.user_id
+            )
+            answer[raw_id] = {
+                "messages": [render.message(record) for record in page.messages],
+                "hasMore": page.has_more,
+                "lastSeq": read.last_seq,
+                "unreadCount": read.unread_count,
+                "readSeq": read.my_read_seq,
+                "otherReadSeq": read.their_read_seq,
+            }
+        return {"ok": True, "conversations": answer}
+
+    async def _reauth(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+        """Swap in a fresh token without reconnecting; it must be the same user's."""
+        request = _payload(ReauthIn, payload)
+        try:
+            claims: Claims = await self._auth.authenticate(request.token)
+        except TokenError as error:
+            raise ChatkitError(error.message, code=error.code) from None
+        if claims.user_id != state.user_id:
+            raise ChatkitError("the new token is another user's", code="user_mismatch")
+        state.expires_at = claims.expires_at
+        state.issued_at = claims.issued_at
+        self._schedule_expiry(sid, state)
+        return {"ok": True, "expiresAt": render.iso_from_epoch(claims.expires_at)}
 
     # --- used by the REST side ----------------------------------------------------------------
 
@@ -240,11 +341,17 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Put every connected socket of both participants into the conversation's room."""
         for user_id in participants.user_ids:
             await self.server.emit(
-                JOIN_ROOM_EVENT,
-                {"room": participants.conversation_id},
+                ROOM_COMMAND_EVENT,
+                {"command": "join", "room": participants.conversation_id},
                 room=user_room(user_id),
                 namespace=NAMESPACE,
             )
+
+
+def _issued_before(state: SocketState, before: float | None) -> bool:
+    if before is None:
+        return True
+    return state.issued_at is None or state.issued_at < before
 
 
 def _payload(model: type[Body], payload: Any) -> Any:

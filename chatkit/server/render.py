@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chatkit.server.store.messages import ReadResult
@@ -87,3 +88,7 @@ def session(record: SessionRecord) -> dict[str, Any]:
         "createdAt": iso(record.created_at),
         "updatedAt": iso(record.updated_at),
     }
+
+
+def iso_from_epoch(seconds: float) -> str:
+    return iso(datetime.fromtimestamp(seconds, UTC))

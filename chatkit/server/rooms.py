@@ -4,20 +4,29 @@
   sockets (in their `user:<id>` rooms, possibly on other processes) join the conversation room.
 - "Skip everyone in room A": typing indicators go to a conversation except the typer's own
   sockets, wherever they are connected.
+- Other commands addressed to the sockets of a room (e.g. "cut the sockets of this user whose
+  tokens were revoked") are handed to `command_handler`, which the namespace installs.
 
-Both travel as ordinary emits, so python-socketio's pub/sub managers carry them between
+All travel as ordinary emits, so python-socketio's pub/sub managers carry them between
 processes unchanged; each process applies them to its own sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import socketio
+from engineio import packet as engineio_packet
+from socketio import packet as socketio_packet
 
 USER_ROOM_PREFIX = "user:"
-JOIN_ROOM_EVENT = "\x00chatkit:join-room"
+# An emit with this event name is a command to the processes, not a message to clients.
+ROOM_COMMAND_EVENT = "\x00chatkit:room-command"
+
+# Called with (namespace, sids of the room on this process, command data).
+CommandHandler = Callable[[str, list[str], dict[str, Any]], None]
 
 
 def user_room(user_id: str) -> str:
@@ -34,6 +43,7 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rooms_of: dict[tuple[str, str], set[Any]] = {}
+        self.command_handler: CommandHandler | None = None
 
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
@@ -73,20 +83,51 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         room = to or room
-        if event == JOIN_ROOM_EVENT:
-            self._join_members(namespace, room, data["room"])
+        if event == ROOM_COMMAND_EVENT:
+            self._run_command(namespace, room, data)
             return
         if skip_sid:
             skip_sid = self._expand_skips(namespace, skip_sid)
-        await super().emit(
-            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
-        )
-
-    def _join_members(self, namespace: str, source: str | None, target: str) -> None:
-        if source is None:
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
             return
-        for sid, eio_sid in list(self.get_participants(namespace, source)):
-            self.basic_enter_room(sid, namespace, target, eio_sid=eio_sid)
+        await self._fan_out(event, data, namespace, room, skip_sid or ())
+
+    async def _fan_out(
+        self, event: str, data: Any, namespace: str, room: str | None, skip: Any
+    ) -> None:
+        """Encode once, hand the same frame to every recipient's queue, in order.
+
+        The stock emit creates one task per recipient and waits for them all; handing a
+        frame to an Engine.IO socket only puts it on that socket's queue, so doing it inline
+        saves the tasks (a third of the CPU of a small fan-out) and keeps the order.
+        """
+        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        encoded = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
+        frames = [
+            engineio_packet.Packet(engineio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        send = self.server._send_eio_packet
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            for frame in frames:
+                await send(eio_sid, frame)
+
+    def _run_command(self, namespace: str, room: str | None, data: dict[str, Any]) -> None:
+        if room is None:
+            return
+        members = list(self.get_participants(namespace, room))
+        if data.get("command") == "join":
+            for sid, eio_sid in members:
+                self.basic_enter_room(sid, namespace, data["room"], eio_sid=eio_sid)
+        elif self.command_handler is not None and members:
+            self.command_handler(namespace, [sid for sid, _ in members], data)
 
     def _expand_skips(self, namespace: str, skip_sid: Any) -> list[str]:
         skips = skip_sid if isinstance(skip_sid, list) else [skip_sid]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from chatkit.config import Settings
+from chatkit.server import logs
 from chatkit.server.app import create_app
 
 log = logging.getLogger("chatkit.server")
@@ -18,18 +19,16 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiohttp's access log is too chatty for a chat server under load.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if settings.log_level != "debug":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings.log_level, settings.log_format)
 
 
-async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
-    app = create_app(settings)
+async def serve(
+    settings: Settings,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    run_migrations: bool = True,
+) -> None:
+    app = create_app(settings, run_migrations=run_migrations)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
@@ -58,11 +57,23 @@ def _listening_url(site: web.TCPSite, settings: Settings) -> str:
     return f"http://{host}:{port}"
 
 
-def run(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
+def run(
+    settings: Settings,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    run_migrations: bool = True,
+) -> None:
+    """Serve until SIGINT/SIGTERM; with `workers` > 1, supervise that many processes."""
     configure_logging(settings)
+    if settings.workers > 1 and run_migrations:
+        from chatkit.server.workers import supervise
+
+        supervise(settings, on_ready=on_ready)
+        return
+    main = serve(settings, on_ready=on_ready, run_migrations=run_migrations)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is optional on platforms without it
-        asyncio.run(serve(settings, on_ready=on_ready))
+        asyncio.run(main)
     else:
-        uvloop.run(serve(settings, on_ready=on_ready))
+        uvloop.run(main)

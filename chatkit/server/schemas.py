@@ -186,6 +186,14 @@ class TypingIn(Body):
     is_typing: StrictBool = Field(alias="isTyping")
 
 
+class SyncIn(Body):
+    conversations: dict[IdStr, Annotated[StrictInt, Field(ge=0)]]
+
+
+class ReauthIn(Body):
+    token: Annotated[StrictStr, Field(min_length=1, max_length=8192)]
+
+
 BodyT = TypeVar("BodyT", bound=Body)
 
 

@@ -11,8 +11,11 @@ from aiohttp import web
 from chatkit.config import Settings
 from chatkit.server.auth import Authenticator
 from chatkit.server.db import Database
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
-from chatkit.server.realtime import ChatNamespace, Publisher
+from chatkit.server.publisher import Publisher
+from chatkit.server.ratelimit import RateLimits
+from chatkit.server.realtime import ChatNamespace
 from chatkit.server.store import Store
 from chatkit.server.writer import MessageWriter
 
@@ -28,6 +31,8 @@ class Services:
     chat: ChatNamespace
     publisher: Publisher
     writer: MessageWriter
+    metrics: Metrics
+    limits: RateLimits
     # Named checks for /readyz; each raises when its dependency is unusable.
     readiness: dict[str, Callable[[], Awaitable[None]]]
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
+from chatkit.aiotools import cancel_and_wait
+from chatkit.server.db import is_unavailable
 from chatkit.server.errors import Unavailable
+from chatkit.server.metrics import Metrics
 from chatkit.server.presence import Presence
 from chatkit.server.store.messages import (
     MarkRead,
@@ -47,8 +51,10 @@ class MessageWriter:
         on_commit: Callable[[list[Result]], None],
         *,
         notify_delay: float,
+        metrics: Metrics | None = None,
         max_batch: int = MAX_BATCH,
     ) -> None:
+        self._metrics = metrics
         self._messages = messages
         self._presence = presence
         self._on_commit = on_commit
@@ -66,11 +72,7 @@ class MessageWriter:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def send(self, message: NewMessage) -> SendResult:
@@ -108,6 +110,7 @@ class MessageWriter:
     async def _write(self, batch: list[_Pending]) -> None:
         operations = [pending.operation for pending in batch]
         await self._decide_notifications(operations)
+        started = time.perf_counter()
         try:
             results = await self._messages.apply(
                 operations, now=utcnow(), notify_delay=self._notify_delay
@@ -118,8 +121,16 @@ class MessageWriter:
                 for pending in batch:
                     await self._write([pending])
                 return
+            if isinstance(exc, IntegrityError) and await self._resolve_duplicate(batch[0]):
+                return
             _fail(batch[0].future, exc)
             return
+        if self._metrics is not None:
+            self._metrics.commit_duration.observe(time.perf_counter() - started)
+            self._metrics.batch_size.observe(len(batch))
+            stored = sum(1 for r in results if isinstance(r, SendResult) and r.created)
+            if stored:
+                self._metrics.messages_stored.inc(stored)
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
@@ -127,6 +138,22 @@ class MessageWriter:
             self._on_commit(results)
         except Exception:
             log.exception("publishing committed writes failed; they are stored")
+
+    async def _resolve_duplicate(self, pending: _Pending) -> bool:
+        """Another process stored the same clientMessageId first: answer with its message."""
+        op = pending.operation
+        if not isinstance(op, NewMessage) or op.client_message_id is None:
+            return False
+        existing = await self._messages.by_client_id(
+            conversation_id=op.participants.conversation_id,
+            sender_id=op.sender_id,
+            client_message_id=op.client_message_id,
+        )
+        if existing is None:
+            return False
+        if not pending.future.done():
+            pending.future.set_result(SendResult(existing, created=False))
+        return True
 
     async def _decide_notifications(self, operations: list[Operation]) -> None:
         sends = [op for op in operations if isinstance(op, NewMessage)]
@@ -146,17 +173,13 @@ class MessageWriter:
 def _fail(future: asyncio.Future[Result], exc: Exception) -> None:
     if future.done():
         return
-    if isinstance(exc, OperationalError | DBAPIError) and (
-        isinstance(exc, OperationalError) or exc.connection_invalidated
-    ):
-        log.warning("database unavailable for a write: %s", exc.orig)
+    if is_unavailable(exc):
+        log.warning("database unavailable for a write: %s", exc)
         future.set_exception(
-            Unavailable("the database is unavailable; the message was not stored, retry")
-        )
-        return
-    if isinstance(exc, OSError | ConnectionError):
-        future.set_exception(
-            Unavailable("the database is unavailable; the message was not stored, retry")
+            Unavailable(
+                "the database is unavailable; nothing was stored, retry",
+                headers={"Retry-After": "1"},
+            )
         )
         return
     log.error("write failed", exc_info=exc)

@@ -44,7 +44,10 @@ class ServeProcess:
 
 def start_serve(cwd: Path, env: dict[str, str], *args: str) -> ServeProcess:
     """Start `chatkit serve` and return once it prints the line saying it listens."""
-    port = free_port()
+    port = int(args[args.index("--port") + 1]) if "--port" in args else free_port()
+    args = tuple(
+        a for i, a in enumerate(args) if a != "--port" and (i == 0 or args[i - 1] != "--port")
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "chatkit", "serve", "--port", str(port), *args],
@@ -146,3 +149,8 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05) -> No
 async def get_status(url: str) -> int:
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         return response.status
+
+
+async def get_text(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return await response.text()

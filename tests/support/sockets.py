@@ -10,7 +10,7 @@ from typing import Any
 
 import socketio
 
-EVENTS = ("new_message", "user_typing", "messages_read", "token_expired")
+EVENTS = ("new_message", "user_typing", "messages_read", "token_expired", "token_revoked")
 TIMEOUT = 5.0
 
 

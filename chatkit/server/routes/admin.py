@@ -9,6 +9,7 @@ from chatkit.server.jsonutil import json_response
 from chatkit.server.routes.params import body, int_param, new_path_id, path_id
 from chatkit.server.schemas import SessionIn, UserIn
 from chatkit.server.services import services
+from chatkit.timefmt import iso
 
 routes = web.RouteTableDef()
 
@@ -60,3 +61,23 @@ async def put_session(request: web.Request) -> web.Response:
 async def get_session(request: web.Request) -> web.Response:
     record = await services(request).store.sessions.require(path_id(request, what="session"))
     return json_response(render.session(record))
+
+
+@routes.delete("/api/admin/users/{id}")
+async def delete_user(request: web.Request) -> web.Response:
+    """Remove a user who takes part in no session; their live sockets are cut."""
+    user_id = path_id(request, what="user")
+    app = services(request)
+    await app.store.users.delete(user_id=user_id)
+    await app.chat.revoke(user_id, before=None)
+    return web.Response(status=204)
+
+
+@routes.post("/api/admin/users/{id}/revoke-tokens")
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """Refuse every token of the user issued before now, and cut the sockets using one."""
+    user_id = path_id(request, what="user")
+    app = services(request)
+    instant = await app.store.users.revoke_tokens(user_id=user_id)
+    await app.chat.revoke(user_id, before=int(instant.timestamp()))
+    return json_response({"userId": user_id, "tokensValidAfter": iso(instant)})

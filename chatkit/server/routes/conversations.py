@@ -61,16 +61,27 @@ async def list_messages(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", default=50, low=1, high=100)
     before = _cursor(request, "before")
     after = _cursor(request, "after")
-    if before is not None and after is not None:
-        raise BadRequest("use either before or after, not both", code="invalid_query")
-    page = await app.store.messages.page(
-        conversation_id=participants.conversation_id, limit=limit, before=before, after=after
+    after_seq = (
+        int_param(request, "afterSeq", default=0, low=0, high=2**31)
+        if "afterSeq" in request.query
+        else None
     )
+    if sum(cursor is not None for cursor in (before, after, after_seq)) > 1:
+        raise BadRequest("use one of before, after and afterSeq", code="invalid_query")
+    if after_seq is not None:
+        page = await app.store.messages.after_seq(
+            conversation_id=participants.conversation_id, seq=after_seq, limit=limit
+        )
+    else:
+        page = await app.store.messages.page(
+            conversation_id=participants.conversation_id, limit=limit, before=before, after=after
+        )
     messages = [render.message(record) for record in page.messages]
+    forwards = after is not None or after_seq is not None
     next_cursor = None
     if page.has_more and messages:
         # Paging backwards continues from the oldest returned, forwards from the newest.
-        next_cursor = messages[-1]["id"] if after is not None else messages[0]["id"]
+        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
     return json_response(
         {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
     )
@@ -94,6 +105,7 @@ async def send_message(request: web.Request) -> web.Response:
         conversation_id=path_id(request, what="conversation"), user_id=sender_id
     )
     payload = await body(request, SendMessageIn)
+    await app.limits.message(sender_id)
     result = await app.writer.send(
         NewMessage(
             participants=participants,

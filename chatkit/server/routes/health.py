@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from chatkit.server.jsonutil import json_response
+from chatkit.server.metrics import CONTENT_TYPE
 from chatkit.server.services import services
 
 routes = web.RouteTableDef()
@@ -36,3 +37,10 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics (no auth: expose this port to your scraper, not the internet)."""
+    app = services(request)
+    return web.Response(body=app.metrics.render(), headers={"Content-Type": CONTENT_TYPE})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatkit.server.db import Database
 from chatkit.server.store.conversations import ConversationStore
 from chatkit.server.store.messages import MessageStore
+from chatkit.server.store.notifications import NotificationStore
 from chatkit.server.store.sessions import SessionStore
 from chatkit.server.store.users import UserStore
 
@@ -16,6 +17,7 @@ class Store:
         self.sessions = SessionStore(database)
         self.conversations = ConversationStore(database)
         self.messages = MessageStore(database)
+        self.notifications = NotificationStore(database)
 
 
 __all__ = ["Store"]

@@ -30,6 +30,7 @@ from chatkit.server.store.records import (
     LastMessage,
     Participants,
     Person,
+    ReadState,
     SessionSummary,
 )
 from chatkit.timefmt import utcnow
@@ -157,6 +158,28 @@ class ConversationStore:
         if found is None or not found.includes(user_id):
             raise NotFound("no such conversation", code="conversation_not_found")
         return found
+
+    async def read_state(self, *, conversation_id: str, user_id: str) -> ReadState:
+        """Where each side has read up to, and the caller's unread count."""
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        conversations.c.mentor_id,
+                        conversations.c.last_seq,
+                        conversations.c.mentor_read_seq,
+                        conversations.c.mentee_read_seq,
+                        conversations.c.mentor_unread,
+                        conversations.c.mentee_unread,
+                    ).where(conversations.c.id == conversation_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        mentor_id, last_seq, mentor_read, mentee_read, mentor_unread, mentee_unread = row
+        if user_id == mentor_id:
+            return ReadState(last_seq, mentor_read, mentee_read, mentor_unread)
+        return ReadState(last_seq, mentee_read, mentor_read, mentee_unread)
 
     async def ids_for_user(self, user_id: str) -> list[str]:
         async with self._db.read() as conn:

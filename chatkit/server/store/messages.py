@@ -164,6 +164,21 @@ class MessageStore:
             ).all()
         return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
 
+    async def by_client_id(
+        self, *, conversation_id: str, sender_id: str, client_message_id: str
+    ) -> MessageRecord | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(*_MESSAGE_COLUMNS).where(
+                        messages.c.conversation_id == conversation_id,
+                        messages.c.sender_id == sender_id,
+                        messages.c.client_message_id == client_message_id,
+                    )
+                )
+            ).first()
+        return _record(row) if row is not None else None
+
     async def _cursor_seq(self, conn: AsyncConnection, conversation_id: str, cursor: str) -> int:
         seq = await conn.scalar(
             select(messages.c.seq).where(

@@ -104,3 +104,13 @@ class MessageRecord:
 class MessagePage:
     messages: list[MessageRecord]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """Read progress in a conversation, seen from one participant."""
+
+    last_seq: int
+    my_read_seq: int
+    their_read_seq: int
+    unread_count: int

@@ -105,6 +105,20 @@ class UserStore:
             return False, None
         return True, row[0]
 
+    async def token_floors(self, user_ids: set[str]) -> dict[str, datetime | None]:
+        """For each existing user among `user_ids`: before when their tokens are refused."""
+        found: dict[str, datetime | None] = {}
+        ids = sorted(user_ids)
+        async with self._db.read() as conn:
+            for start in range(0, len(ids), 500):
+                rows = await conn.execute(
+                    select(users.c.id, users.c.tokens_valid_after).where(
+                        users.c.id.in_(ids[start : start + 500])
+                    )
+                )
+                found.update({row[0]: row[1] for row in rows})
+        return found
+
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
         async with self._db.read() as conn:
             rows = await conn.execute(

@@ -1,0 +1,140 @@
+"""What a RealtimeClient delivers: typed server events and connection state changes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from chatkit.client.models import Message, ProtocolError, ReadReceipt
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"  # the first attempt
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"  # lost, or not reached yet: retrying soon
+    OFFLINE = "offline"  # down for a while (still retrying), refused, or closed
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    state: ConnectionState
+    detail: str = ""
+    attempt: int = 0
+    retrying: bool = True  # False once closed, or refused with a token that cannot change
+
+    def describe(self) -> str:
+        return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessageEvent:
+    """`new_message`; `catch_up` is True for a message fetched with `after` after a connect."""
+
+    conversation_id: str
+    message: Message
+    catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TypingEvent:
+    """`user_typing`."""
+
+    conversation_id: str
+    user_id: str
+    is_typing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadEvent:
+    """`messages_read`: `read_by` has read everything in the conversation up to now."""
+
+    receipt: ReadReceipt
+
+    @property
+    def conversation_id(self) -> str:
+        return self.receipt.conversation_id
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    status: ConnectionStatus
+
+
+Event = NewMessageEvent | TypingEvent | ReadEvent | ConnectionEvent
+
+
+def parse_new_message(payload: Any) -> NewMessageEvent:
+    if not isinstance(payload, dict):
+        raise ProtocolError("new_message payload is not an object")
+    message = Message.from_json(payload.get("message"))
+    conversation_id = payload.get("conversationId", message.conversation_id)
+    if not isinstance(conversation_id, str):
+        raise ProtocolError("new_message conversationId is not a string")
+    return NewMessageEvent(conversation_id, message)
+
+
+def parse_typing(payload: Any) -> TypingEvent:
+    if not isinstance(payload, dict):
+        raise ProtocolError("user_typing payload is not an object")
+    conversation_id, user_id = payload.get("conversationId"), payload.get("userId")
+    is_typing = payload.get("isTyping")
+    if not (isinstance(conversation_id, str) and isinstance(user_id, str)):
+        raise ProtocolError("user_typing needs conversationId and userId strings")
+    return TypingEvent(conversation_id, user_id, bool(is_typing))
+
+
+def parse_read(payload: Any) -> ReadEvent:
+    return ReadEvent(ReadReceipt.from_json(payload))
+
+
+class EventStream:
+    """An async iterator over delivered events; `async with client.subscribe() as events`."""
+
+    def __init__(self, unsubscribe: Any) -> None:
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._unsubscribe = unsubscribe
+        self._closed = False
+
+    def put(self, event: Event) -> None:
+        if not self._closed:
+            self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        """Stop iterating (after what was already delivered) and stop receiving."""
+        if not self._closed:
+            self._closed = True
+            self._unsubscribe(self)
+            self._queue.put_nowait(None)
+
+    async def get(self, timeout: float | None = None) -> Event:
+        """The next event; TimeoutError after `timeout` seconds, StopAsyncIteration if closed."""
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if item is None:
+            self._queue.put_nowait(None)  # stay closed for later readers
+            raise StopAsyncIteration
+        return item
+
+    def pending(self) -> list[Event]:
+        """What has been delivered and not read yet, without waiting."""
+        items: list[Event] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                self._queue.put_nowait(None)
+                break
+            items.append(item)
+        return items
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self.get()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

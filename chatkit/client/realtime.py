@@ -1,0 +1,393 @@
+"""RealtimeClient: the `/chat` Socket.IO namespace, kept connected, with catch-up.
+
+One supervisor task owns the connection: it connects (a fresh python-socketio client per
+attempt), waits for the connection to drop, and retries with backoff. Socket.IO handlers only
+enqueue; one dispatcher task delivers everything in arrival order. After each connect the
+dispatcher first fetches, with the `after` cursor, every message of the tracked conversations
+that it has not delivered yet, while live events wait behind it in the queue; messages are
+then delivered at most once per id (ids sort in send order), so nothing is missed or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from chatkit.aiotools import cancel_and_wait
+from chatkit.client.api import ApiClient
+from chatkit.client.errors import ApiError, ClientError, EventError, NotConnected
+from chatkit.client.events import (
+    ConnectionEvent,
+    ConnectionState,
+    ConnectionStatus,
+    EventStream,
+    NewMessageEvent,
+    parse_new_message,
+    parse_read,
+    parse_typing,
+)
+from chatkit.client.fanout import Callback, E, Fanout
+from chatkit.client.models import Message, ProtocolError
+
+log = logging.getLogger("chatkit.client")
+
+NAMESPACE = "/chat"
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnect attempt n (1-based): first * factor**(n-1), capped, ± jitter."""
+
+    first: float = 0.5
+    maximum: float = 10.0
+    factor: float = 2.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.first * self.factor ** max(0, attempt - 1))
+        return base * (1 + self.jitter * (2 * random.random() - 1))
+
+
+class RealtimeClient:
+    def __init__(
+        self,
+        api: ApiClient,
+        *,
+        transports: Sequence[str] = ("websocket",),
+        backoff: Backoff = Backoff(),
+        offline_after: float = 10.0,
+        connect_timeout: float = 5.0,
+        ack_timeout: float = 5.0,
+        catch_up_page: int = 100,
+        catch_up_max_pages: int = 50,
+    ) -> None:
+        self.api = api
+        self._transports = list(transports)
+        self._backoff = backoff
+        self._offline_after = offline_after
+        self._connect_timeout = connect_timeout
+        self._ack_timeout = ack_timeout
+        self._page = catch_up_page
+        self._max_pages = catch_up_max_pages
+        self._status = ConnectionStatus(ConnectionState.OFFLINE, "not started", retrying=False)
+        self._sio: socketio.AsyncClient | None = None
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._fanout = Fanout()
+        self._cursors: dict[str, str | None] = {}
+        self._joined: set[str] = set()
+        self._left: set[str] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._dropped = asyncio.Event()
+        self._kick = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._closing = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionStatus:
+        return self._status
+
+    @property
+    def connected(self) -> bool:
+        return self._status.state is ConnectionState.CONNECTED
+
+    def start(self) -> None:
+        """Begin connecting in the background; state changes are delivered as events."""
+        if self._supervisor is None:
+            self._closing = False
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="chatkit-dispatch")
+            self._supervisor = asyncio.create_task(self._supervise(), name="chatkit-connect")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait for the next moment the socket is connected (and caught up)."""
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    def reconnect_now(self) -> None:
+        """Skip the backoff wait (or retry after a refusal) right away."""
+        self._kick.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._kick.set()
+        self._dropped.set()
+        if self._sio is not None:
+            await self._disconnect(self._sio)
+        for task in (self._supervisor, self._dispatcher):
+            await cancel_and_wait(task)
+        self._supervisor = self._dispatcher = None
+        self._status = ConnectionStatus(ConnectionState.OFFLINE, "closed", retrying=False)
+        self._fanout.deliver(ConnectionEvent(self._status))
+
+    async def __aenter__(self) -> RealtimeClient:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    def on(self, kind: type[E], callback: Callback[E]) -> Callable[[], None]:
+        """Call `callback` for each delivered event of type `kind`; returns an unsubscriber."""
+        return self._fanout.on(kind, callback)
+
+    def subscribe(self) -> EventStream:
+        """An async iterator of every event delivered from now on."""
+        return self._fanout.subscribe()
+
+    def track(self, conversation_id: str, last_message_id: str | None) -> None:
+        """Catch this conversation up after each connect, from `last_message_id` (the newest
+        message the caller already has; None when it has none)."""
+        current = self._cursors.get(conversation_id)
+        if current is None or (last_message_id is not None and last_message_id > current):
+            self._cursors[conversation_id] = last_message_id
+
+    def untrack(self, conversation_id: str) -> None:
+        self._cursors.pop(conversation_id, None)
+
+    def cursor(self, conversation_id: str) -> str | None:
+        return self._cursors.get(conversation_id)
+
+    # --- client → server events (acknowledged) ---------------------------------------------
+
+    async def join(self, conversation_id: str) -> None:
+        await self._call("join_conversation", {"conversationId": conversation_id})
+        self._joined.add(conversation_id)
+        self._left.discard(conversation_id)
+
+    async def leave(self, conversation_id: str) -> None:
+        await self._call("leave_conversation", {"conversationId": conversation_id})
+        self._left.add(conversation_id)
+        self._joined.discard(conversation_id)
+
+    async def typing(self, conversation_id: str, is_typing: bool) -> None:
+        await self._call("typing", {"conversationId": conversation_id, "isTyping": is_typing})
+
+    async def mark_read(self, conversation_id: str) -> None:
+        await self._call("mark_read", {"conversationId": conversation_id})
+
+    async def _call(self, event: str, payload: dict[str, Any]) -> None:
+        client = self._sio
+        if client is None or not client.connected:
+            raise NotConnected(f"cannot send {event}: {self._status.describe()}")
+        try:
+            reply = await client.call(
+                event, payload, namespace=NAMESPACE, timeout=self._ack_timeout
+            )
+        except socketio.exceptions.TimeoutError:
+            raise NotConnected(f"{event} was not acknowledged in {self._ack_timeout:g}s") from None
+        except socketio.exceptions.SocketIOError as exc:
+            raise NotConnected(f"cannot send {event}: {exc}") from None
+        if isinstance(reply, dict) and reply.get("ok") is True:
+            return
+        error = reply.get("error") if isinstance(reply, dict) else None
+        if isinstance(error, dict):
+            raise EventError(str(error.get("code", "error")), str(error.get("message", "")))
+        raise EventError("bad_ack", f"{event} was answered with {reply!r}")
+
+    # --- connection supervision ------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        ever_connected = False
+        loop = asyncio.get_running_loop()
+        down_since = loop.time()
+        while not self._closing:
+            if attempt == 0:
+                state = (
+                    ConnectionState.RECONNECTING if ever_connected else ConnectionState.CONNECTING
+                )
+                self._update(ConnectionStatus(state, "connecting to " + self.api.base_url))
+            client, refusal, reason = await self._connect_once()
+            if client is not None:
+                attempt, ever_connected = 0, True
+                await self._dropped.wait()
+                down_since = loop.time()
+                if self._closing:
+                    return
+                continue
+            attempt += 1
+            retry = refusal is None or callable(self.api.token)
+            delay = self._backoff.delay(attempt)
+            if not retry:
+                self._update(
+                    ConnectionStatus(ConnectionState.OFFLINE, f"refused: {reason}", attempt, False)
+                )
+            else:
+                # A blip reads "reconnecting"; down for a while, "offline" (still retrying).
+                state = (
+                    ConnectionState.OFFLINE
+                    if loop.time() - down_since >= self._offline_after
+                    else ConnectionState.RECONNECTING
+                )
+                self._update(
+                    ConnectionStatus(state, f"{reason}; retrying in {delay:.0f}s", attempt)
+                )
+            self._kick.clear()
+            try:
+                await asyncio.wait_for(self._kick.wait(), None if not retry else delay)
+            except TimeoutError:
+                pass
+
+    async def _connect_once(self) -> tuple[socketio.AsyncClient | None, Any, str]:
+        """One attempt: the connected client, or None with the refusal payload and why."""
+        client = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+        errors: list[Any] = []
+        self._dropped.clear()
+        self._connected.clear()
+
+        async def on_connect() -> None:
+            self._queue.put_nowait(("connected", client))
+
+        async def on_disconnect(reason: Any = None) -> None:
+            if self._sio is client:
+                self._queue.put_nowait(("disconnected", str(reason or "")))
+                self._dropped.set()
+
+        async def on_connect_error(data: Any = None) -> None:
+            errors.append(data)
+
+        def relay(event: str) -> Callable[[Any], Awaitable[None]]:
+            async def handler(payload: Any = None) -> None:
+                # Enqueue before any await, so events keep the order they arrived in.
+                self._queue.put_nowait((event, payload))
+
+            return handler
+
+        client.on("connect", on_connect, namespace=NAMESPACE)
+        client.on("disconnect", on_disconnect, namespace=NAMESPACE)
+        client.on("connect_error", on_connect_error, namespace=NAMESPACE)
+        for event in ("new_message", "user_typing", "messages_read", "token_expired"):
+            client.on(event, relay(event), namespace=NAMESPACE)
+        self._sio = client
+        try:
+            await client.connect(
+                self.api.base_url,
+                auth=lambda: {"token": self.api.bearer()},
+                namespaces=[NAMESPACE],
+                transports=self._transports,
+                wait_timeout=self._connect_timeout,
+            )
+        except (socketio.exceptions.ConnectionError, ValueError, OSError) as exc:
+            self._sio = None
+            await self._disconnect(client)
+            refusal = next((e for e in errors if isinstance(e, dict)), None)
+            if refusal is not None:
+                data = refusal.get("data")
+                why = data.get("reason") if isinstance(data, dict) else None
+                return None, refusal, f"{refusal.get('message', 'refused')} ({why or exc})"
+            log.debug("connecting failed: %s", _describe(errors, exc))
+            return None, None, "server unreachable"
+        return client, None, ""
+
+    async def _disconnect(self, client: socketio.AsyncClient) -> None:
+        try:
+            await client.disconnect()
+        except Exception:  # a half-open client may fail to say goodbye; it is dropped anyway
+            log.debug("disconnect failed", exc_info=True)
+
+    # --- delivery --------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            kind, payload = await self._queue.get()
+            try:
+                await self._handle(kind, payload)
+            except ProtocolError as exc:
+                log.warning("ignored a malformed %s event: %s", kind, exc)
+            except Exception:
+                log.exception("delivering %s failed", kind)
+
+    async def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "connected":
+            if payload is not self._sio:
+                return  # a connection that has already been replaced
+            self._update_now(ConnectionStatus(ConnectionState.CONNECTED, "catching up"))
+            await self._after_connect(payload)
+            self._update_now(ConnectionStatus(ConnectionState.CONNECTED))
+            self._connected.set()
+        elif kind == "disconnected":
+            self._connected.clear()
+            if not self._closing:
+                detail = f"connection lost ({payload})" if payload else "connection lost"
+                self._update_now(ConnectionStatus(ConnectionState.RECONNECTING, detail))
+        elif kind == "status":
+            self._fanout.deliver(ConnectionEvent(payload))
+        elif kind == "new_message":
+            event = parse_new_message(payload)
+            self._deliver_message(event.message, catch_up=False)
+        elif kind == "user_typing":
+            self._fanout.deliver(parse_typing(payload))
+        elif kind == "messages_read":
+            self._fanout.deliver(parse_read(payload))
+        elif kind == "token_expired":
+            log.info("the server says the token expired; it will disconnect")
+        await self._fanout.drain()
+
+    async def _after_connect(self, client: socketio.AsyncClient) -> None:
+        """Re-apply explicit joins/leaves, then fetch what was missed while away."""
+        for conversation_id in sorted(self._joined):
+            await self._quietly(self.join(conversation_id))
+        for conversation_id in sorted(self._left):
+            await self._quietly(self.leave(conversation_id))
+        for conversation_id in list(self._cursors):
+            try:
+                await self._catch_up(conversation_id)
+            except ApiError as exc:
+                if exc.status == 404:
+                    self.untrack(conversation_id)  # no longer visible to this user
+                    continue
+                log.warning("catch-up of %s failed: %s", conversation_id, exc)
+                return  # the server is struggling; the next connect tries again
+            await self._fanout.drain()
+
+    async def _catch_up(self, conversation_id: str) -> None:
+        cursor = self._cursors.get(conversation_id)
+        for _ in range(self._max_pages):
+            if cursor is None:
+                page = await self.api.messages(conversation_id, limit=self._page)
+            else:
+                page = await self.api.messages(conversation_id, limit=self._page, after=cursor)
+            for message in page.messages:
+                self._deliver_message(message, catch_up=True)
+            if cursor is None or not page.has_more or not page.messages:
+                return
+            cursor = page.messages[-1].id
+
+    async def _quietly(self, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except ClientError as exc:
+            log.info("re-applying a room change failed: %s", exc)
+
+    def _deliver_message(self, message: Message, *, catch_up: bool) -> None:
+        conversation_id = message.conversation_id
+        cursor = self._cursors.get(conversation_id)
+        if cursor is not None and message.id <= cursor:
+            return  # already delivered (or already held by the caller): never twice
+        self._cursors[conversation_id] = message.id
+        self._fanout.deliver(NewMessageEvent(conversation_id, message, catch_up))
+
+    def _update(self, status: ConnectionStatus) -> None:
+        """From the supervisor: the state is current now, the event keeps queue order."""
+        self._status = status
+        self._queue.put_nowait(("status", status))
+
+    def _update_now(self, status: ConnectionStatus) -> None:
+        self._status = status
+        self._fanout.deliver(ConnectionEvent(status))
+
+
+def _describe(errors: list[Any], exc: BaseException) -> str:
+    for error in errors:
+        if isinstance(error, str) and error:
+            return error.lower().rstrip(".")
+    return str(exc).lower().rstrip(".") or "cannot connect"

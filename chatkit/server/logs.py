@@ -1,0 +1,80 @@
+"""Logging: text or one JSON object per line, each record carrying the request id."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID: ContextVar[str] = ContextVar("chatkit_request_id", default="-")
+REQUEST_ID_HEADER = "X-Request-Id"
+access_log = logging.getLogger("chatkit.access")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def configure(level: str, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    formatter: logging.Formatter
+    if log_format == "json":
+        formatter = JsonFormatter(
+            "{asctime}{levelname}{name}{message}{request_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+        )
+    else:
+        formatter = logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        )
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiohttp's own access log is too chatty for a chat server under load; ours is at debug.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Driver chatter drowns our own debug lines.
+    for noisy in ("aiosqlite", "asyncio", "engineio", "socketio"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    if level != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _incoming_id(value: str | None) -> str | None:
+    if value and len(value) <= 128 and value.isprintable() and " " not in value:
+        return value
+    return None
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tag everything a request logs with its id (the caller's X-Request-Id, or a new one)."""
+    request_id = _incoming_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+    token = REQUEST_ID.set(request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        if not response.prepared:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        if access_log.isEnabledFor(logging.DEBUG):
+            access_log.debug(
+                "%s %s %d %.1fms",
+                request.method,
+                request.path,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+            )
+        return response
+    finally:
+        REQUEST_ID.reset(token)

@@ -1,0 +1,99 @@
+"""Prometheus metrics: one registry per app, or the multi-process collector with --workers."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.connected_sockets = Gauge(
+            "chatkit_connected_sockets",
+            "Socket.IO connections to the /chat namespace",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.events_emitted = Counter(
+            "chatkit_events_emitted",
+            "Socket.IO events emitted to rooms, by event name",
+            ["event"],
+            registry=registry,
+        )
+        self.http_duration = Histogram(
+            "chatkit_http_request_duration_seconds",
+            "REST request handling time",
+            ["method", "route", "status"],
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.commit_duration = Histogram(
+            "chatkit_db_commit_duration_seconds",
+            "Time to write and commit one batch of messages and read receipts",
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.batch_size = Histogram(
+            "chatkit_write_batch_operations",
+            "Messages and read receipts committed together in one transaction",
+            registry=registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
+        self.messages_stored = Counter(
+            "chatkit_messages_stored", "Messages committed to the database", registry=registry
+        )
+        self.notifications_pending = Gauge(
+            "chatkit_notifications_pending",
+            "Email notifications waiting in the outbox",
+            registry=registry,
+            multiprocess_mode="max",
+        )
+
+    def render(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_ENV):
+            combined = CollectorRegistry()
+            MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+            return bytes(generate_latest(combined))
+        return bytes(generate_latest(self.registry))
+
+    def middleware(self) -> Middleware:
+        histogram = self.http_duration
+
+        @web.middleware
+        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if not request.path.startswith("/api/"):
+                return await handler(request)
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            finally:
+                resource = request.match_info.route.resource
+                route = resource.canonical if resource is not None else "unmatched"
+                histogram.labels(request.method, route, str(status)).observe(
+                    time.perf_counter() - started
+                )
+
+        return measure
+
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -1,0 +1,1 @@
+"""The app's screens: pick a user, the conversation list, one conversation, help."""

@@ -1,0 +1,295 @@
+"""One conversation: history newest-at-bottom, live messages, composer, typing, receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from chatkit.client import ClientError, Conversation, Message, new_client_message_id
+from chatkit.tui.format import session_line
+from chatkit.tui.widgets.composer import Composer
+from chatkit.tui.widgets.connection_bar import ConnectionBar
+from chatkit.tui.widgets.message_item import Delivery, MessageItem
+from chatkit.tui.widgets.message_log import MessageLog
+from chatkit.tui.widgets.typing_indicator import TypingIndicator
+
+if TYPE_CHECKING:
+    from chatkit.tui.app import ChatApp
+
+
+class ConversationScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ConversationScreen #peer {
+        height: 1;
+        padding: 0 1;
+        background: $primary 20%;
+        text-style: bold;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "retry", "Retry failed"),
+        # Priority: the composer (a TextArea) would otherwise take them for its own cursor.
+        Binding("pageup", "page_up", "Older", show=False, priority=True),
+        Binding("pagedown", "page_down", "Newer", show=False, priority=True),
+    ]
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__()
+        self.conversation = conversation
+        self.conversation_id = conversation.id
+        self.has_more = True
+        self.loading_older = False
+        self._history_loaded = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+        self._typing_sent_at: float | None = None
+        self._typing_idle: Timer | None = None
+
+    @property
+    def chat(self) -> ChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        chat = self.chat
+        other = self.conversation.other(chat.me)
+        session = self.conversation.session
+        yield Static(
+            f"{other.full_name} · session {session_line(session.start_at, session.status, chat.now(), chat.options.tz)}",  # noqa: E501
+            id="peer",
+        )
+        yield MessageLog(id="log")
+        yield TypingIndicator(id="typing")
+        yield Composer(id="composer")
+        yield ConnectionBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TypingIndicator).who = self.chat.typing.get(self.conversation_id)
+        self.query_one(Composer).focus()
+        self.load_history()
+
+    @property
+    def log_view(self) -> MessageLog:
+        return self.query_one(MessageLog)
+
+    # --- history ----------------------------------------------------------------------------
+
+    def _item(self, message: Message) -> MessageItem:
+        chat = self.chat
+        mine = message.sender_id == chat.me
+        read_upto = chat.read_upto.get(self.conversation_id)
+        delivery = Delivery.SENT
+        if mine and read_upto is not None and message.id <= read_upto:
+            delivery = Delivery.READ
+        return MessageItem(
+            sender=chat.participant_name(self.conversation_id, message.sender_id),
+            mine=mine,
+            now=chat.now(),
+            tz=chat.options.tz,
+            message=message,
+            delivery=delivery,
+        )
+
+    def _infer_read(self, messages: tuple[Message, ...]) -> None:
+        """A reply from the other side means they have seen everything before it."""
+        theirs = [m.id for m in messages if m.sender_id != self.chat.me]
+        if theirs:
+            self.chat.note_read_by_other(self.conversation_id, max(theirs))
+
+    @work(exclusive=True, group="history")
+    async def load_history(self) -> None:
+        chat = self.chat
+        assert chat.api is not None and chat.realtime is not None
+        try:
+            page = await chat.api.messages(self.conversation_id, limit=chat.options.page_size)
+        except ClientError as exc:
+            self.notify(str(exc), title="Cannot load messages", severity="error")
+            return
+        self._infer_read(page.messages)
+        await self.log_view.append_items([self._item(m) for m in page.messages])
+        self.has_more = page.has_more
+        if not page.has_more:
+            await self._mark_beginning()
+        newest = self.log_view.newest_id
+        chat.realtime.track(self.conversation_id, newest)
+        self.log_view.scroll_end(animate=False, immediate=True)
+        self._history_loaded.set()
+        self.call_after_refresh(self._fill_viewport)
+
+    def _fill_viewport(self) -> None:
+        # A short first page leaves nothing to scroll, so the top is never "reached".
+        if self.has_more and self.log_view.max_scroll_y == 0:
+            self.load_older()
+
+    async def _mark_beginning(self) -> None:
+        log = self.log_view
+        if not log.query(".history-edge"):
+            edge = Static("— the beginning of the conversation —", classes="history-edge")
+            first = next(iter(log.query(MessageItem)), None)
+            await log.mount(edge, before=first) if first is not None else await log.mount(edge)
+
+    def on_message_log_near_top(self, event: MessageLog.NearTop) -> None:
+        if self.has_more:
+            self.load_older()
+
+    @work(exclusive=True, group="older")
+    async def load_older(self) -> None:
+        chat = self.chat
+        assert chat.api is not None
+        await self._history_loaded.wait()
+        oldest = self.log_view.oldest_id
+        if not self.has_more or oldest is None or self.loading_older:
+            return
+        self.loading_older = True
+        try:
+            page = await chat.api.messages(
+                self.conversation_id, limit=chat.options.page_size, before=oldest
+            )
+        except ClientError as exc:
+            self.notify(str(exc), title="Cannot load older messages", severity="error")
+            return
+        finally:
+            self.loading_older = False
+        self._infer_read(page.messages)
+        await self.log_view.prepend_items([self._item(m) for m in page.messages])
+        self.has_more = page.has_more
+        if not page.has_more:
+            await self._mark_beginning()
+        self.call_after_refresh(self._fill_viewport)
+
+    # --- live -------------------------------------------------------------------------------
+
+    async def add_message(self, message: Message) -> None:
+        """A message from the socket (live or catch-up) or from our own send."""
+        log = self.log_view
+        if log.item_for(message.id) is not None:
+            return
+        if message.sender_id == self.chat.me and message.client_message_id:
+            pending = log.pending_item(message.client_message_id)
+            if pending is not None:
+                pending.set_delivery(Delivery.SENT, message)
+                log.resolve_pending(message.client_message_id, message.id)
+                log.put_in_order(pending)
+                return
+        await log.append_items([self._item(message)])
+
+    def show_typing(self, who: str | None) -> None:
+        self.query_one(TypingIndicator).who = who
+
+    def show_read_upto(self, message_id: str) -> None:
+        self.log_view.mark_read_upto(message_id)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    async def on_composer_submitted(self, event: Composer.Submitted) -> None:
+        client_id = new_client_message_id()
+        chat = self.chat
+        item = MessageItem(
+            sender="You",
+            mine=True,
+            now=chat.now(),
+            tz=chat.options.tz,
+            text=event.text,
+            client_message_id=client_id,
+            delivery=Delivery.PENDING,
+        )
+        await self.log_view.append_items([item])
+        self.log_view.scroll_end(animate=False)
+        self._stop_typing()
+        self.send(client_id, event.text)
+
+    def send(self, client_id: str, text: str) -> None:
+        # On the app, not the screen: leaving the screen must not cancel a send in flight.
+        self.chat.run_worker(self._send(client_id, text), group="send")
+
+    async def _send(self, client_id: str, text: str) -> None:
+        chat = self.chat
+        assert chat.api is not None
+        # One at a time, so messages are stored in the order they were written.
+        async with self._send_lock:
+            try:
+                result = await chat.api.send(
+                    self.conversation_id, text, client_message_id=client_id
+                )
+            except ClientError as exc:
+                item = self.log_view.pending_item(client_id)
+                if item is not None:
+                    item.set_delivery(Delivery.FAILED)
+                self.notify(str(exc), title="Not sent (Ctrl+R retries)", severity="error")
+                return
+        message = result.message
+        log = self.log_view
+        item = log.pending_item(client_id) or log.item_for(message.id)
+        if item is not None and item.delivery in (Delivery.PENDING, Delivery.FAILED):
+            item.set_delivery(Delivery.SENT, message)
+            log.resolve_pending(client_id, message.id)
+            log.put_in_order(item)
+        await chat.message_arrived(message)
+
+    def action_retry(self) -> None:
+        for item in self.log_view.failed_items():
+            if item.client_message_id is not None:
+                item.set_delivery(Delivery.PENDING)
+                # The same clientMessageId: if the first try was stored after all, the server
+                # answers with that message instead of storing a second one.
+                self.send(item.client_message_id, item.text)
+
+    # --- own typing, throttled --------------------------------------------------------------
+
+    def on_text_area_changed(self, event: Composer.Changed) -> None:
+        options = self.chat.options
+        if not event.text_area.text.strip():
+            self._stop_typing()
+            return
+        now = time.monotonic()
+        if self._typing_sent_at is None or now - self._typing_sent_at >= options.typing_throttle:
+            self._typing_sent_at = now
+            self.emit_typing(True)
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+        self._typing_idle = self.set_timer(options.typing_idle, self._stop_typing)
+
+    def _stop_typing(self) -> None:
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+            self._typing_idle = None
+        if self._typing_sent_at is not None:
+            self._typing_sent_at = None
+            self.emit_typing(False)
+
+    def emit_typing(self, is_typing: bool) -> None:
+        # On the app too, so that leaving the screen still says "stopped typing".
+        self.chat.run_worker(self._emit_typing(is_typing), group="typing", exclusive=True)
+
+    async def _emit_typing(self, is_typing: bool) -> None:
+        realtime = self.chat.realtime
+        if realtime is None or not realtime.connected:
+            return
+        try:
+            await realtime.typing(self.conversation_id, is_typing)
+        except ClientError:
+            pass  # typing is best effort; the other side's indicator times out by itself
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self._stop_typing()
+        self.dismiss()
+
+    def action_page_up(self) -> None:
+        log = self.log_view
+        if log.scroll_y <= 0 and self.has_more:
+            self.load_older()
+        else:
+            log.scroll_page_up()
+
+    def action_page_down(self) -> None:
+        self.log_view.scroll_page_down()

@@ -1,0 +1,129 @@
+"""The conversation history: a VerticalScroll anchored to the bottom.
+
+New messages keep it at the bottom unless the reader has scrolled up; reaching the top asks
+for the previous page, which is inserted above without moving what the reader is looking at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.containers import VerticalScroll
+from textual.message import Message as TextualMessage
+
+from chatkit.tui.widgets.message_item import Delivery, MessageItem
+
+
+class MessageLog(VerticalScroll):
+    DEFAULT_CSS = """
+    MessageLog {
+        height: 1fr;
+        padding: 1 0 0 0;
+    }
+    MessageLog > .history-edge {
+        color: $text-muted;
+        text-align: center;
+        width: 100%;
+        margin-bottom: 1;
+    }
+    """
+
+    @dataclass
+    class NearTop(TextualMessage):
+        """The reader reached the top: time to load older messages."""
+
+        log: MessageLog
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, can_focus=True)
+        self.items: dict[str, MessageItem] = {}
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 < old_value:
+            self.post_message(self.NearTop(self))
+
+    # --- content --------------------------------------------------------------------------
+
+    def item_for(self, key: str) -> MessageItem | None:
+        return self.items.get(key)
+
+    def pending_item(self, client_message_id: str) -> MessageItem | None:
+        return self.items.get("pending:" + client_message_id)
+
+    @property
+    def oldest_id(self) -> str | None:
+        ids = [item.message_id for item in self.query(MessageItem) if item.message_id]
+        return min(ids) if ids else None
+
+    @property
+    def newest_id(self) -> str | None:
+        ids = [item.message_id for item in self.items.values() if item.message_id]
+        return max(ids) if ids else None
+
+    async def append_items(self, items: list[MessageItem]) -> None:
+        fresh = [item for item in items if self._register(item)]
+        if fresh:
+            await self.mount_all(fresh)
+
+    async def prepend_items(self, items: list[MessageItem]) -> None:
+        """Insert above the first message and keep the viewport on the same message."""
+        fresh = [item for item in items if self._register(item)]
+        if not fresh:
+            return
+        first = next(iter(self.query(MessageItem)), None)
+        before_height = self.virtual_size.height
+        before_y = self.scroll_y
+        if first is None:
+            await self.mount_all(fresh)
+            return
+        await self.mount_all(fresh, before=first)
+
+        def keep_place() -> None:
+            grown = self.virtual_size.height - before_height
+            self.scroll_to(y=before_y + grown, animate=False, immediate=True)
+
+        self.call_after_refresh(keep_place)
+
+    def resolve_pending(self, client_message_id: str, item_key: str) -> None:
+        """A pending item got its stored message: file it under the message id."""
+        item = self.items.pop("pending:" + client_message_id, None)
+        if item is not None:
+            self.items[item_key] = item
+
+    def put_in_order(self, item: MessageItem) -> None:
+        """Move a just-stored message below those stored before it that arrived meanwhile (a
+        retried message lands after what the other side wrote while it was failing)."""
+        message_id = item.message_id
+        if message_id is None:
+            return
+        siblings = list(self.query(MessageItem))
+        later = siblings[siblings.index(item) + 1 :]
+        earlier_stored = [
+            i for i in later if i.message_id is not None and i.message_id < message_id
+        ]
+        if earlier_stored:
+            self.move_child(item, after=earlier_stored[-1])
+
+    def mark_read_upto(self, message_id: str) -> None:
+        for item in self.items.values():
+            if (
+                item.mine
+                and item.delivery is Delivery.SENT
+                and item.message_id is not None
+                and item.message_id <= message_id
+            ):
+                item.set_delivery(Delivery.READ)
+
+    def failed_items(self) -> list[MessageItem]:
+        return [item for item in self.items.values() if item.delivery is Delivery.FAILED]
+
+    def _register(self, item: MessageItem) -> bool:
+        key = item.message_id or "pending:" + (item.client_message_id or "")
+        if key in self.items:
+            return False
+        self.items[key] = item
+        return True

@@ -1,0 +1,367 @@
+"""The TUI driven by Textual's Pilot against a real chatkit server on a free port.
+
+These run on SQLite only: the TUI sees nothing but the public REST and Socket.IO API, whose
+behaviour on both backends is what the server tests check; running the TUI on PostgreSQL too
+would repeat those checks and double the time, and add nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+from textual.pilot import Pilot
+
+from chatkit.client import Backoff, ConnectionState
+from chatkit.config import Settings
+from chatkit.tui import ChatApp, TuiOptions, make_app
+from chatkit.tui.screens.conversation import ConversationScreen
+from chatkit.tui.screens.conversations import ConversationsScreen
+from chatkit.tui.widgets.composer import Composer
+from chatkit.tui.widgets.connection_bar import ConnectionBar
+from chatkit.tui.widgets.conversation_list import ConversationList
+from chatkit.tui.widgets.message_item import Delivery, MessageItem
+from chatkit.tui.widgets.message_log import MessageLog
+from chatkit.tui.widgets.typing_indicator import TypingIndicator
+from tests.support.api import Api
+from tests.support.restartable import restartable_server
+from tests.support.sockets import connected
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+TIMEOUT = 5.0
+SIZE = (80, 24)
+PATIENT = Backoff(first=60.0, maximum=60.0, jitter=0.0)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
+    """Let the app run until `condition()` holds; fail after TIMEOUT."""
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await pilot.pause(0.02)
+
+
+@dataclass
+class Room:
+    """A mentee (the TUI user) with two mentors, each with a conversation."""
+
+    mentee_id: str
+    mentee_token: str
+    ada_id: str
+    ada_token: str
+    ada_conversation: str
+    bob_token: str
+    bob_conversation: str
+
+
+async def make_room(api: Api) -> Room:
+    mentee = await api.user("Mia Mentee")
+    ada = await api.user("Ada Mentor")
+    bob = await api.user("Bob Mentor")
+    conversations = []
+    for mentor in (ada, bob):
+        session = await api.session(mentor, mentee, status="completed")
+        reply = await api.post(
+            "/api/conversations/by-session",
+            token=api.server.token(mentor),
+            json={"sessionId": session},
+        )
+        conversations.append(reply.body["id"])
+    return Room(
+        mentee_id=mentee,
+        mentee_token=api.server.token(mentee),
+        ada_id=ada,
+        ada_token=api.server.token(ada),
+        ada_conversation=conversations[0],
+        bob_token=api.server.token(bob),
+        bob_conversation=conversations[1],
+    )
+
+
+@asynccontextmanager
+async def tui(
+    url: str, token: str, **options: object
+) -> AsyncIterator[tuple[ChatApp, Pilot[None]]]:
+    app = make_app(TuiOptions(url=url, token=token, **options))  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded and app.realtime and app.realtime.connected, "ready")
+        yield app, pilot
+
+
+def list_lines(app: ChatApp) -> list[str]:
+    listing = app.screen.query_one(ConversationList)
+    return [
+        str(listing.get_option_at_index(i).prompt).replace("\n", " | ")
+        for i in range(listing.option_count)
+    ]
+
+
+def log_items(app: ChatApp) -> list[MessageItem]:
+    return list(app.screen.query_one(MessageLog).query(MessageItem))
+
+
+async def open_conversation(app: ChatApp, pilot: Pilot[None], conversation_id: str) -> MessageLog:
+    listing = app.screen.query_one(ConversationList)
+    listing.highlighted = listing.conversation_ids.index(conversation_id)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, ConversationScreen), "the screen opens")
+    screen = app.screen
+    assert isinstance(screen, ConversationScreen)
+    await until(pilot, screen._history_loaded.is_set, "the history loads")
+    return screen.query_one(MessageLog)
+
+
+async def test_list_shows_unread_badges_and_reorders_live(api: Api) -> None:
+    room = await make_room(api)
+    for text in ("hi from Ada", "are you there?"):
+        await api.send(room.ada_token, room.ada_conversation, text)
+    await api.send(room.bob_token, room.bob_conversation, "hello from Bob")
+
+    async with tui(api.server.url, room.mentee_token) as (app, pilot):
+        assert isinstance(app.screen, ConversationsScreen)
+        first = list_lines(app)
+        await api.send(room.ada_token, room.ada_conversation, "ping")
+        await until(pilot, lambda: "Ada Mentor" in list_lines(app)[0], "Ada moves to the top")
+        second = list_lines(app)
+
+    assert first[0].startswith("Bob Mentor (mentor)   1 new ")
+    assert "hello from Bob" in first[0] and "· completed" in first[0]
+    assert first[1].startswith("Ada Mentor (mentor)   2 new ") and "are you there?" in first[1]
+    assert second[0].startswith("Ada Mentor (mentor)   3 new ") and second[0].endswith("ping")
+
+
+async def test_opening_marks_read_and_tells_the_other_side(api: Api) -> None:
+    room = await make_room(api)
+    for text in ("one", "two"):
+        await api.send(room.ada_token, room.ada_conversation, text)
+
+    async with (
+        connected(api.server.url, room.ada_token) as ada,
+        tui(api.server.url, room.mentee_token) as (app, pilot),
+    ):
+        log = await open_conversation(app, pilot, room.ada_conversation)
+        receipt = await ada.next("messages_read")
+        texts = [item.text for item in log.query(MessageItem)]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen), "back to list")
+        lines = list_lines(app)
+
+    assert texts == ["one", "two"]
+    assert receipt == {
+        "conversationId": room.ada_conversation,
+        "readBy": room.mentee_id,
+        "count": 2,
+    }
+    ada_line = next(line for line in lines if line.startswith("Ada Mentor"))
+    assert "new" not in ada_line.split(" | ")[0]
+    stored = await api.get(f"/api/conversations/{room.ada_conversation}", token=room.mentee_token)
+    assert stored.body["unreadCount"] == 0
+
+
+async def test_sending_shows_pending_then_sent_and_reaches_the_other_client(api: Api) -> None:
+    room = await make_room(api)
+    async with (
+        connected(api.server.url, room.ada_token) as ada,
+        tui(api.server.url, room.mentee_token) as (app, pilot),
+    ):
+        await open_conversation(app, pilot, room.ada_conversation)
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        composer = screen.query_one(Composer)
+        composer.insert("first line")
+        await pilot.press("ctrl+j")
+        composer.insert("second line")
+        # Holding the screen's send lock keeps the request from starting: the pending state is
+        # observed for certain, not by luck of timing.
+        async with screen._send_lock:
+            await pilot.press("enter")
+            await until(pilot, lambda: log_items(app), "the message shows")
+            (item,) = log_items(app)
+            pending = (item.delivery, item.message_id, composer.text)
+        await until(pilot, lambda: item.delivery is Delivery.SENT, "it is sent")
+        pushed = await ada.next("new_message")
+        await ada.call("mark_read", {"conversationId": room.ada_conversation})
+        await until(pilot, lambda: item.delivery is Delivery.READ, "it shows as read")
+        count = len(log_items(app))
+
+    assert pending == (Delivery.PENDING, None, "")
+    assert pushed["message"]["content"] == "first line\nsecond line"
+    assert pushed["message"]["senderId"] == room.mentee_id
+    assert pushed["message"]["clientMessageId"] == item.client_message_id
+    assert item.message_id == pushed["message"]["id"]
+    assert count == 1  # the pushed copy of our own message did not double it
+
+
+async def test_a_message_from_the_other_client_appears_live(api: Api) -> None:
+    room = await make_room(api)
+    async with tui(api.server.url, room.mentee_token) as (app, pilot):
+        await open_conversation(app, pilot, room.ada_conversation)
+        sent = await api.send(
+            room.ada_token,
+            room.ada_conversation,
+            "see attached",
+            attachments=[
+                {
+                    "filename": "plan.pdf",
+                    "mimeType": "application/pdf",
+                    "url": "https://example.com/plan.pdf",
+                    "size": 2048,
+                }
+            ],
+        )
+        await until(pilot, lambda: log_items(app), "the message appears")
+        (item,) = log_items(app)
+        rendered = item.render_text().plain
+        unread = app.conversations[room.ada_conversation].unread_count
+
+    assert item.message_id == sent.body["id"]
+    assert rendered.startswith("Ada Mentor · ")
+    assert "see attached" in rendered
+    assert "plan.pdf (application/pdf, 2.0 KB) https://example.com/plan.pdf" in rendered
+    assert unread == 0  # open conversation: read as it arrives
+
+
+async def test_typing_shows_and_clears_and_own_typing_is_throttled(api: Api) -> None:
+    room = await make_room(api)
+    async with (
+        connected(api.server.url, room.ada_token) as ada,
+        tui(api.server.url, room.mentee_token, typing_timeout=0.3) as (app, pilot),
+    ):
+        await open_conversation(app, pilot, room.ada_conversation)
+        indicator = app.screen.query_one(TypingIndicator)
+        typing = {"conversationId": room.ada_conversation, "isTyping": True}
+
+        await ada.call("typing", typing)
+        await until(pilot, lambda: indicator.who == "Ada Mentor", "typing shows")
+        shown = indicator.display
+        await until(pilot, lambda: indicator.who is None, "typing clears after the timeout")
+
+        await ada.call("typing", typing)
+        await until(pilot, lambda: indicator.who == "Ada Mentor", "typing shows again")
+        await api.send(room.ada_token, room.ada_conversation, "done typing")
+        await until(pilot, lambda: indicator.who is None, "a message clears it")
+
+        await pilot.press("h", "e", "l", "l", "o")
+        first = await ada.next("user_typing")
+        await ada.barrier()
+        await app.workers.wait_for_complete()
+        extra = ada.pending("user_typing")
+
+    assert shown
+    assert first == {
+        "conversationId": room.ada_conversation,
+        "userId": room.mentee_id,
+        "isTyping": True,
+    }
+    assert extra == []  # five keystrokes, one event
+
+
+async def test_scrolling_up_loads_older_pages_without_jumping(api: Api) -> None:
+    room = await make_room(api)
+    ids = [
+        (await api.send(room.ada_token, room.ada_conversation, f"message {i}")).body["id"]
+        for i in range(25)
+    ]
+    async with tui(api.server.url, room.mentee_token, page_size=10) as (app, pilot):
+        log = await open_conversation(app, pilot, room.ada_conversation)
+        first_page = [item.message_id for item in log.query(MessageItem)]
+        at_bottom = log.scroll_y == log.max_scroll_y
+        anchor_item = log.query(MessageItem).first()
+
+        log.scroll_home(animate=False, immediate=True)
+        await until(pilot, lambda: len(log_items(app)) == 20, "the second page loads")
+        await pilot.pause()
+        kept_in_view = log.scroll_y > 0 and anchor_item.region.overlaps(log.region)
+
+        for _ in range(30):  # PageUp from the composer, as a reader would
+            if len(log_items(app)) == 25:
+                break
+            await pilot.press("pageup")
+        await until(pilot, lambda: len(log_items(app)) == 25, "the last page loads")
+        await until(pilot, lambda: log.query(".history-edge"), "the beginning shows")
+        everything = [item.message_id for item in log.query(MessageItem)]
+
+    assert first_page == ids[-10:] and at_bottom
+    assert kept_in_view
+    assert everything == ids
+
+
+async def test_server_restart_shows_reconnecting_then_catches_up(settings: Settings) -> None:
+    async with restartable_server(settings) as server:
+        assert server.running is not None
+        async with Api(server.running) as api:
+            room = await make_room(api)
+            await api.send(room.ada_token, room.ada_conversation, "before the restart")
+            async with tui(server.url, room.mentee_token, backoff=PATIENT) as (app, pilot):
+                log = await open_conversation(app, pilot, room.ada_conversation)
+                bar = app.screen.query_one(ConnectionBar)
+
+                await server.stop()
+                await until(
+                    pilot,
+                    lambda: app.connection.state is ConnectionState.RECONNECTING,
+                    "it shows reconnecting",
+                )
+                shown = str(bar.render())
+                await server.start()
+                missed = [
+                    (await api.send(room.ada_token, room.ada_conversation, f"missed {i}")).body
+                    for i in range(3)
+                ]
+                await pilot.press("ctrl+o")  # reconnect now rather than after the backoff
+                await until(pilot, lambda: len(log_items(app)) == 4, "it catches up")
+                await until(
+                    pilot, lambda: app.connection.state is ConnectionState.CONNECTED, "connected"
+                )
+                live = await api.send(room.ada_token, room.ada_conversation, "live again")
+                await until(pilot, lambda: len(log_items(app)) == 5, "live again")
+                texts = [item.text for item in log.query(MessageItem)]
+                ids = [item.message_id for item in log.query(MessageItem)]
+
+    assert "reconnecting" in shown
+    assert texts == ["before the restart", "missed 0", "missed 1", "missed 2", "live again"]
+    assert ids[1:4] == [m["id"] for m in missed] and ids[4] == live.body["id"]
+    assert "reconnecting" not in str(bar.render())
+
+
+async def test_a_failed_send_retries_with_the_same_client_message_id(settings: Settings) -> None:
+    async with restartable_server(settings) as server:
+        assert server.running is not None
+        async with Api(server.running) as api:
+            room = await make_room(api)
+            async with tui(server.url, room.mentee_token, backoff=PATIENT) as (app, pilot):
+                await open_conversation(app, pilot, room.ada_conversation)
+                composer = app.screen.query_one(Composer)
+                await server.stop()
+                composer.insert("are you there?")
+                await pilot.press("enter")
+                await until(pilot, lambda: log_items(app), "the message shows")
+                (item,) = log_items(app)
+                await until(pilot, lambda: item.delivery is Delivery.FAILED, "it fails")
+                await server.start()
+                await api.send(room.ada_token, room.ada_conversation, "meanwhile")
+                await pilot.press("ctrl+o")
+                await until(pilot, lambda: len(log_items(app)) == 2, "the catch-up shows")
+                await pilot.press("ctrl+r")
+                await until(pilot, lambda: item.delivery is Delivery.SENT, "the retry succeeds")
+                await pilot.pause()
+                shown = [i.text for i in log_items(app)]
+                # A second retry of the same message (as after a lost answer) stores nothing new.
+                item.set_delivery(Delivery.FAILED)
+                await pilot.press("ctrl+r")
+                await until(pilot, lambda: item.delivery is Delivery.SENT, "retried again")
+            history = await api.get(
+                f"/api/conversations/{room.ada_conversation}/messages", token=room.ada_token
+            )
+
+    stored = history.body["messages"]
+    assert [(m["content"], m["clientMessageId"]) for m in stored] == [
+        ("meanwhile", None),
+        ("are you there?", item.client_message_id),
+    ]
+    assert shown == ["meanwhile", "are you there?"]  # moved below what was stored before it
