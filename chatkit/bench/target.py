@@ -100,7 +100,7 @@ class EmbeddedServer:
 
     The process gets a clean environment (no CHATKIT_* from the caller's shell, no
     chatkit.toml: it runs in its own folder), so the same command measures the same thing
-    on every machine.
+    on every machine. Per-user rate limits and socket caps are off.
     """
 
     def __init__(self, folder: Path, *, database_url: str | None = None) -> None:
@@ -141,6 +141,10 @@ class EmbeddedServer:
             CHATKIT_LOG_LEVEL="warning",
             # Recipients are online during a run; an offline one must not trigger email.
             CHATKIT_NOTIFY_DELAY="3600",
+            # A benchmark measures capacity: per-user rate limits would measure the limiter.
+            CHATKIT_MESSAGE_RATE="off",
+            CHATKIT_EVENT_RATE="off",
+            CHATKIT_MAX_SOCKETS_PER_USER="0",
             PYTHONUNBUFFERED="1",
         )
         command = [sys.executable, "-m", "chatkit", "serve", "--host", "127.0.0.1", "--port", "0"]
