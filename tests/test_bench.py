@@ -330,6 +330,10 @@ def test_a_server_that_reorders_fails(runs: dict[str, Run]) -> None:
         (["chat", "--url", "http://192.0.2.1:4000", "--secret", SECRET], "--allow-remote"),
         (["chat", "--users", "0"], "--users must be at least 1"),
         (["chat", "--url", "http://127.0.0.1:9"], "no signing secret"),
+        (  # above the largest pid Linux hands out
+            ["chat", "--url", "http://127.0.0.1:9", "--secret", SECRET, "--server-pid", "4194305"],
+            "no such process",
+        ),
     ],
 )
 def test_refusals_are_one_line_with_exit_2(args: list[str], message: str, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -85,7 +86,13 @@ def _run(
     console: Console,
 ) -> dict[str, Any]:
     pid = server.pid if server is not None else options.target.server_pid
-    server_sampler = ProcessSampler(pid) if pid else None
+    try:
+        server_sampler = ProcessSampler(pid) if pid else None
+    except psutil.Error:
+        raise BenchError(f"--server-pid {pid}: no such process") from None
+    profile = (
+        ServerProfile(options.py_spy, pid, options.duration) if options.py_spy and pid else None
+    )
     if server_sampler is not None:
         server_sampler.start()
     try:
@@ -99,9 +106,6 @@ def _run(
         locust = _start_locust(options, run_dir, url)
         generator = ProcessSampler(locust.pid)
         generator.start()
-        profile = None
-        if options.py_spy is not None and pid:
-            profile = ServerProfile(options.py_spy, pid, options.duration)
         try:
             times, exit_code = _watch(options, run_dir, locust, server_sampler, profile, console)
         finally:
