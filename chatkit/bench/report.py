@@ -91,6 +91,8 @@ def build(
             "failed": counters[r.CONNECT_FAILED],
             "dropped": counters[r.DROPS],
             "per_second": rates[r.CONNECTS],
+            # when the first drops happened, in seconds from the start of the steady phase
+            "dropped_at": _offsets(result, "drop", start),
         },
         "reads": {"ok": counters[r.READS], "per_second": rates[r.READS]},
         "errors": _errors(result),
@@ -131,6 +133,12 @@ def _machine(
         # CPU time neither the server nor the load generator used, in % of one core
         machine["others_cpu_percent"] = round(100 * max(0.0, busy - ours) / window, 1)
     return machine
+
+
+def _offsets(result: WorkerResult, kind: str, start: float | None, most: int = 10) -> list[float]:
+    if kind not in result.samples or start is None:
+        return []
+    return [round(at - start, 1) for at in sorted(result.samples[kind].at)[:most]]
 
 
 def _options(options: BenchOptions) -> dict[str, Any]:

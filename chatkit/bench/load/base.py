@@ -106,9 +106,11 @@ class BenchUser(SocketIOUser):
         socket = BenchSocket(self.environment.events.request, socket_id=self._socket_id())
         result = self.bench.result
 
-        def dropped(*_: Any) -> None:
+        def dropped(*reason: Any) -> None:
             if not self.closing:
-                result.error(r.DROPS, f"socket {socket.socket_id} was disconnected by the server")
+                why = f" ({reason[0]})" if reason else ""
+                result.error(r.DROPS, f"socket {socket.socket_id} was disconnected{why}")
+                result.sample("drop", time.monotonic(), 0.0)  # when, for the report's phases
                 if on_drop is not None:
                     on_drop()
 
