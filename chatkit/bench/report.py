@@ -124,15 +124,25 @@ def _machine(
     busy = generator.machine_between(start, end)
     if busy is None:
         return machine
-    window = end - start
     # Samples are a quarter-second apart, so a saturated machine can read a hair over 100%.
-    machine["busy_percent"] = min(100.0, round(100 * busy / window / cpus, 1))
-    ours = generator.cpu_between(start, end) or 0.0
-    if server is not None:
-        ours += server.cpu_between(start, end) or 0.0
-        # CPU time neither the server nor the load generator used, in % of one core
-        machine["others_cpu_percent"] = round(100 * max(0.0, busy - ours) / window, 1)
+    machine["busy_percent"] = min(100.0, round(100 * busy / (end - start) / cpus, 1))
+    machine["others_cpu_percent"] = _others(server, generator, start, end)
+    # The ramp too: sockets that fail to connect fail there.
+    ramp = facts.times.get("ramp")
+    if ramp is not None and start - ramp >= 1.0:
+        machine["ramp_others_cpu_percent"] = _others(server, generator, ramp, start)
     return machine
+
+
+def _others(
+    server: ProcessSampler | None, generator: ProcessSampler, start: float, end: float
+) -> float | None:
+    """CPU time neither the server nor the load generator used, in % of one core."""
+    busy = generator.machine_between(start, end)
+    if server is None or busy is None or end <= start:
+        return None
+    ours = (generator.cpu_between(start, end) or 0.0) + (server.cpu_between(start, end) or 0.0)
+    return round(100 * max(0.0, busy - ours) / (end - start), 1)
 
 
 def _offsets(result: WorkerResult, kind: str, start: float | None, most: int = 10) -> list[float]:
