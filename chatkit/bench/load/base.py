@@ -106,15 +106,23 @@ class BenchUser(SocketIOUser):
         socket = BenchSocket(self.environment.events.request, socket_id=self._socket_id())
         result = self.bench.result
 
+        told: list[str] = []  # what the server said before it cut the socket, if anything
+
+        def notice(payload: Any) -> None:
+            told.append(str(payload.get("message") if isinstance(payload, dict) else payload))
+
         def dropped(*reason: Any) -> None:
             if not self.closing:
-                why = f" ({reason[0]})" if reason else ""
-                result.error(r.DROPS, f"socket {socket.socket_id} was disconnected{why}")
+                why = ", ".join(([str(reason[0])] if reason else []) + told)
+                result.error(r.DROPS, f"socket {socket.socket_id} was disconnected ({why})")
                 result.sample("drop", time.monotonic(), 0.0)  # when, for the report's phases
                 if on_drop is not None:
                     on_drop()
 
         socket.on("disconnect", dropped, namespace="/chat")
+        # chatkit says why before it cuts a socket (the seed's API has no such events)
+        for event in ("token_expired", "token_revoked"):
+            socket.on(event, notice, namespace="/chat")
         started = time.monotonic()
         ms = socket.open(self.plan.url, token, transport=self.plan.transport)  # on_start counts
         result.count(r.CONNECTS)
