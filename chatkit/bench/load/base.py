@@ -112,6 +112,7 @@ class BenchUser(SocketIOUser):
             told.append(str(payload.get("message") if isinstance(payload, dict) else payload))
 
         def dropped(*reason: Any) -> None:
+            socket.dropped = True
             if not self.closing:
                 why = ", ".join(([str(reason[0])] if reason else []) + told)
                 result.error(r.DROPS, f"socket {socket.socket_id} was disconnected ({why})")

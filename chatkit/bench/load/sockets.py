@@ -50,6 +50,7 @@ class BenchSocket(SocketIOClient):
             websocket_extra_options={"skip_utf8_validation": True},
         )
         self.socket_id = socket_id
+        self.dropped = False  # the server closed it (counted once, as a drop)
 
     def _engineio_client_class(self) -> type[engineio.Client]:
         return InlineEngineIOClient
