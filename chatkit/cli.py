@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from chatkit import __version__
-from chatkit.commands import admin, bench, demo, notify, serve, token, tui
+from chatkit.commands import (
+    admin,
+    bench,
+    conversations,
+    demo,
+    live,
+    messages,
+    notify,
+    serve,
+    token,
+    tui,
+)
+from chatkit.commands.connection import CLIENT
 
 app = typer.Typer(
     name="chatkit",
@@ -23,6 +35,13 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(notify.notify_app, name="notify")
+app.command(**CLIENT)(conversations.conversations)
+app.command(**CLIENT)(messages.messages)
+app.command(**CLIENT)(messages.send)
+app.command("open-session", **CLIENT)(conversations.open_session)
+app.command("read", **CLIENT)(conversations.mark_read)
+app.command(**CLIENT)(live.listen)
+app.command("typing", **CLIENT)(live.typing_indicator)
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,8 @@ def iso(instant: datetime) -> str:
     """ISO-8601 in UTC with millisecond precision and a `Z` suffix."""
     if instant.tzinfo is not None and instant.utcoffset():
         instant = instant.astimezone(UTC)
-    return f"{instant:%Y-%m-%dT%H:%M:%S}.{instant.microsecond // 1000:03d}Z"
+    # The year is formatted by hand: strftime's %Y gives "999", not "0999", on glibc.
+    return f"{instant.year:04d}-{instant:%m-%dT%H:%M:%S}.{instant.microsecond // 1000:03d}Z"
 
 
 def parse_instant(text: str) -> datetime:
@@ -26,4 +27,7 @@ def parse_instant(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a year-0 instant in UTC
+        raise ValueError("the instant is outside the years 1 to 9999 in UTC") from None

@@ -29,7 +29,9 @@ from chatkit.client import (
 )
 from chatkit.config import Settings
 from tests.support.api import Api
+from tests.support.proxy import Proxy
 from tests.support.restartable import restartable_server
+from tests.support.server import RunningServer
 from tests.support.sockets import connected
 
 TIMEOUT = 5.0
@@ -289,3 +291,99 @@ async def test_server_restart_reconnects_and_catches_up_without_gap_or_duplicate
     ]
     assert isinstance(after, NewMessageEvent) and after.message.id == live.body["id"]
     assert not after.catch_up and extra == []
+
+
+# --- catch-up: whole conversations, new conversations, failures ---------------------------
+
+
+async def test_a_conversation_without_cursor_is_caught_up_in_full(api: Api) -> None:
+    pair = await api.pair()
+    ids = [
+        (await api.send(pair.mentor_token, pair.conversation_id, f"m{i}")).body["id"]
+        for i in range(5)
+    ]
+    async with ApiClient(api.server.url, pair.mentee_token) as rest:
+        client = RealtimeClient(rest, catch_up_page=2)
+        events = client.subscribe()
+        client.track(pair.conversation_id, None)  # it had no messages when the caller looked
+        client.start()
+        try:
+            await client.wait_connected(TIMEOUT)
+            got = [e for e in events.pending() if isinstance(e, NewMessageEvent)]
+        finally:
+            await client.close()
+    assert [(e.message.id, e.catch_up) for e in got] == [(i, True) for i in ids]
+
+
+async def test_following_new_conversations_catches_up_one_created_while_away(
+    settings: Settings,
+) -> None:
+    async with restartable_server(settings) as server:
+        assert server.running is not None
+        async with Api(server.running) as api:
+            known = await api.pair()
+            async with realtime(
+                server.url, known.mentee_token, backoff=PATIENT, follow_new_conversations=True
+            ) as (client, events):
+                await client.wait_connected(TIMEOUT)
+                await server.stop()
+                await until_state(events, ConnectionState.RECONNECTING)
+                await server.start()
+                # A second session of the same mentee, opened and written to while away.
+                session = await api.session(known.mentor_id, known.mentee_id)
+                opened = await api.post(
+                    "/api/conversations/by-session",
+                    token=known.mentor_token,
+                    json={"sessionId": session},
+                )
+                sent = [
+                    (await api.send(known.mentor_token, opened.body["id"], f"new {i}")).body
+                    for i in range(2)
+                ]
+                client.reconnect_now()
+                caught = [await next_of(events, NewMessageEvent) for _ in range(2)]
+    assert [(e.message.id, e.catch_up) for e in caught if isinstance(e, NewMessageEvent)] == [
+        (m["id"], True) for m in sent
+    ]
+
+
+async def test_a_failed_catch_up_is_retried_and_holds_live_messages_back(
+    server: RunningServer,
+) -> None:
+    """The catch-up after a connect fails (503 from a proxy) while a newer message arrives
+    live: that one must not be delivered (its id would move the cursor past the missed one);
+    the next connect delivers both, in order, once."""
+    async with Api(server) as api, Proxy(server.url).running() as proxy:
+        pair = await api.pair()
+        seen = await api.send(pair.mentor_token, pair.conversation_id, "seen")
+        missed = await api.send(pair.mentor_token, pair.conversation_id, "missed")
+        async with ApiClient(proxy.url, pair.mentee_token) as rest:
+            client = RealtimeClient(rest, backoff=PATIENT, transports=["polling"])
+            events = client.subscribe()
+            client.track(pair.conversation_id, seen.body["id"])
+            gate = proxy.hold(f"/api/conversations/{pair.conversation_id}/messages")
+            client.start()
+            try:
+                await asyncio.wait_for(gate.arrived.wait(), TIMEOUT)
+                live = await api.send(pair.mentor_token, pair.conversation_id, "while behind")
+                await proxy.wait_for_body(live.body["id"])  # pushed to the connected socket
+                gate.answer(503)
+                failed = await until_state(events, ConnectionState.RECONNECTING)
+                while "catching up failed" not in failed.status.detail:
+                    failed = await until_state(events, ConnectionState.RECONNECTING)
+
+                client.reconnect_now()
+                caught = [await next_of(events, NewMessageEvent) for _ in range(2)]
+                await client.wait_connected(TIMEOUT)
+                after = await api.send(pair.mentor_token, pair.conversation_id, "live again")
+                latest = await next_of(events, NewMessageEvent)
+                extra = [e for e in events.pending() if isinstance(e, NewMessageEvent)]
+            finally:
+                await client.close()
+
+    assert [(e.message.id, e.catch_up) for e in caught if isinstance(e, NewMessageEvent)] == [
+        (missed.body["id"], True),
+        (live.body["id"], True),
+    ]
+    assert isinstance(latest, NewMessageEvent) and latest.message.id == after.body["id"]
+    assert extra == []

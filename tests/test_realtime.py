@@ -237,10 +237,12 @@ async def test_events_without_payload_or_ack_do_not_break_anything(api: Api) -> 
         await mentee.client.emit("typing", namespace="/chat")
         await mentee.client.emit("mark_read", namespace="/chat")
         await mentee.client.emit("no_such_event", {"x": 1}, namespace="/chat")
+        unknown = await mentee.call("no_such_event", {"x": 1})
         ack = await mentee.call(
             "typing", {"conversationId": pair.conversation_id, "isTyping": False}
         )
 
+        assert unknown["ok"] is False and unknown["error"]["code"] == "unknown_event"
         assert ack == {"ok": True}
 
 

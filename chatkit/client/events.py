@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from chatkit.client.models import Message, ProtocolError, ReadReceipt
+
+# The detail of the CONNECTED status delivered before the catch-up; the one after it has none.
+CATCHING_UP = "catching up"
 
 
 class ConnectionState(StrEnum):
@@ -23,6 +26,11 @@ class ConnectionStatus:
     detail: str = ""
     attempt: int = 0
     retrying: bool = True  # False once closed, or refused with a token that cannot change
+
+    @property
+    def live(self) -> bool:
+        """Connected and caught up: from here on events arrive as they happen."""
+        return self.state is ConnectionState.CONNECTED and self.detail != CATCHING_UP
 
     def describe(self) -> str:
         return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
@@ -44,6 +52,7 @@ class TypingEvent:
     conversation_id: str
     user_id: str
     is_typing: bool
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,7 @@ def parse_typing(payload: Any) -> TypingEvent:
     is_typing = payload.get("isTyping")
     if not (isinstance(conversation_id, str) and isinstance(user_id, str)):
         raise ProtocolError("user_typing needs conversationId and userId strings")
-    return TypingEvent(conversation_id, user_id, bool(is_typing))
+    return TypingEvent(conversation_id, user_id, bool(is_typing), raw=payload)
 
 
 def parse_read(payload: Any) -> ReadEvent:

@@ -191,6 +191,7 @@ class MessagePage:
     messages: tuple[Message, ...]
     has_more: bool
     next_cursor: str | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: Any) -> MessagePage:
@@ -205,6 +206,7 @@ class MessagePage:
             tuple(Message.from_json(item) for item in items),
             has_more,
             _opt_str(data, "nextCursor"),
+            raw=data,
         )
 
 
@@ -223,8 +225,11 @@ class ReadReceipt:
     conversation_id: str
     read_by: str
     count: int
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: Any) -> ReadReceipt:
         data = _object(data, "a read receipt")
-        return cls(_str(data, "conversationId"), _str(data, "readBy"), _int(data, "count"))
+        return cls(
+            _str(data, "conversationId"), _str(data, "readBy"), _int(data, "count"), raw=data
+        )

@@ -6,6 +6,9 @@ enqueue; one dispatcher task delivers everything in arrival order. After each co
 dispatcher first fetches, with the `after` cursor, every message of the tracked conversations
 that it has not delivered yet, while live events wait behind it in the queue; messages are
 then delivered at most once per id (ids sort in send order), so nothing is missed or doubled.
+If that catch-up fails (the server answers 5xx, or not at all), the connection is dropped and
+retried with backoff, and live messages are not delivered meanwhile: a newer live message
+must never move a cursor past one that was missed.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import socketio
 
 from chatkit.aiotools import cancel_and_wait
 from chatkit.client.api import ApiClient
-from chatkit.client.errors import ApiError, ClientError, EventError, NotConnected
+from chatkit.client.catchup import Cursors
+from chatkit.client.errors import ClientError, EventError, NotConnected
 from chatkit.client.events import (
+    CATCHING_UP,
     ConnectionEvent,
     ConnectionState,
     ConnectionStatus,
@@ -66,20 +71,26 @@ class RealtimeClient:
         ack_timeout: float = 5.0,
         catch_up_page: int = 100,
         catch_up_max_pages: int = 50,
+        follow_new_conversations: bool = False,
     ) -> None:
+        """`follow_new_conversations`: after each connect, also catch up the conversations
+        the caller has not tracked (created while away), from their first message."""
         self.api = api
         self._transports = list(transports)
         self._backoff = backoff
         self._offline_after = offline_after
         self._connect_timeout = connect_timeout
         self._ack_timeout = ack_timeout
-        self._page = catch_up_page
-        self._max_pages = catch_up_max_pages
+        self._cursors = Cursors(
+            api,
+            page=catch_up_page,
+            max_pages=catch_up_max_pages,
+            follow_new=follow_new_conversations,
+        )
         self._status = ConnectionStatus(ConnectionState.OFFLINE, "not started", retrying=False)
         self._sio: socketio.AsyncClient | None = None
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._fanout = Fanout()
-        self._cursors: dict[str, str | None] = {}
         self._joined: set[str] = set()
         self._left: set[str] = set()
         self._supervisor: asyncio.Task[None] | None = None
@@ -88,6 +99,8 @@ class RealtimeClient:
         self._kick = asyncio.Event()
         self._connected = asyncio.Event()
         self._closing = False
+        self._live = False  # caught up since the last connect: live messages may be delivered
+        self._behind: socketio.AsyncClient | None = None  # a connection whose catch-up failed
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -145,16 +158,14 @@ class RealtimeClient:
 
     def track(self, conversation_id: str, last_message_id: str | None) -> None:
         """Catch this conversation up after each connect, from `last_message_id` (the newest
-        message the caller already has; None when it has none)."""
-        current = self._cursors.get(conversation_id)
-        if current is None or (last_message_id is not None and last_message_id > current):
-            self._cursors[conversation_id] = last_message_id
+        message the caller already has; None when it has none: then all of it is new)."""
+        self._cursors.track(conversation_id, last_message_id)
 
     def untrack(self, conversation_id: str) -> None:
-        self._cursors.pop(conversation_id, None)
+        self._cursors.untrack(conversation_id)
 
     def cursor(self, conversation_id: str) -> str | None:
-        return self._cursors.get(conversation_id)
+        return self._cursors.cursor(conversation_id)
 
     # --- client → server events (acknowledged) ---------------------------------------------
 
@@ -176,7 +187,8 @@ class RealtimeClient:
 
     async def _call(self, event: str, payload: dict[str, Any]) -> None:
         client = self._sio
-        if client is None or not client.connected:
+        # The namespace is connected (and usable) before `client.connected` turns true.
+        if client is None or NAMESPACE not in client.namespaces:
             raise NotConnected(f"cannot send {event}: {self._status.describe()}")
         try:
             reply = await client.call(
@@ -208,12 +220,16 @@ class RealtimeClient:
                 self._update(ConnectionStatus(state, "connecting to " + self.api.base_url))
             client, refusal, reason = await self._connect_once()
             if client is not None:
-                attempt, ever_connected = 0, True
+                ever_connected = True
                 await self._dropped.wait()
                 down_since = loop.time()
                 if self._closing:
                     return
-                continue
+                if self._behind is not client:
+                    attempt = 0
+                    continue
+                # Connected, but could not catch up: retry with backoff, not in a tight loop.
+                refusal, reason = None, "catching up failed"
             attempt += 1
             retry = refusal is None or callable(self.api.token)
             delay = self._backoff.delay(attempt)
@@ -239,7 +255,11 @@ class RealtimeClient:
 
     async def _connect_once(self) -> tuple[socketio.AsyncClient | None, Any, str]:
         """One attempt: the connected client, or None with the refusal payload and why."""
-        client = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+        # handle_sigint=False: Ctrl-C belongs to the application (python-socketio's own handler
+        # would disconnect and cancel every task of the loop behind its back).
+        client = socketio.AsyncClient(
+            reconnection=False, logger=False, engineio_logger=False, handle_sigint=False
+        )
         errors: list[Any] = []
         self._dropped.clear()
         self._connected.clear()
@@ -310,11 +330,17 @@ class RealtimeClient:
         if kind == "connected":
             if payload is not self._sio:
                 return  # a connection that has already been replaced
-            self._update_now(ConnectionStatus(ConnectionState.CONNECTED, "catching up"))
-            await self._after_connect(payload)
+            self._live = False
+            self._update_now(ConnectionStatus(ConnectionState.CONNECTED, CATCHING_UP))
+            if not await self._after_connect(payload):
+                self._behind = payload
+                await self._disconnect(payload)
+                return
+            self._live = True
             self._update_now(ConnectionStatus(ConnectionState.CONNECTED))
             self._connected.set()
         elif kind == "disconnected":
+            self._live = False
             self._connected.clear()
             if not self._closing:
                 detail = f"connection lost ({payload})" if payload else "connection lost"
@@ -323,7 +349,9 @@ class RealtimeClient:
             self._fanout.deliver(ConnectionEvent(payload))
         elif kind == "new_message":
             event = parse_new_message(payload)
-            self._deliver_message(event.message, catch_up=False)
+            # Not live: the next catch-up fetches it, in order. Delivered before: skipped.
+            if self._live and self._cursors.advance(event.message):
+                self._fanout.deliver(event)
         elif kind == "user_typing":
             self._fanout.deliver(parse_typing(payload))
         elif kind == "messages_read":
@@ -332,49 +360,24 @@ class RealtimeClient:
             log.info("the server says the token expired; it will disconnect")
         await self._fanout.drain()
 
-    async def _after_connect(self, client: socketio.AsyncClient) -> None:
-        """Re-apply explicit joins/leaves, then fetch what was missed while away."""
+    async def _after_connect(self, client: socketio.AsyncClient) -> bool:
+        """Re-apply explicit joins/leaves, then fetch what was missed while away; False when
+        that could not be done now."""
         for conversation_id in sorted(self._joined):
             await self._quietly(self.join(conversation_id))
         for conversation_id in sorted(self._left):
             await self._quietly(self.leave(conversation_id))
-        for conversation_id in list(self._cursors):
-            try:
-                await self._catch_up(conversation_id)
-            except ApiError as exc:
-                if exc.status == 404:
-                    self.untrack(conversation_id)  # no longer visible to this user
-                    continue
-                log.warning("catch-up of %s failed: %s", conversation_id, exc)
-                return  # the server is struggling; the next connect tries again
-            await self._fanout.drain()
+        return await self._cursors.catch_up(self._deliver_caught_up)
 
-    async def _catch_up(self, conversation_id: str) -> None:
-        cursor = self._cursors.get(conversation_id)
-        for _ in range(self._max_pages):
-            if cursor is None:
-                page = await self.api.messages(conversation_id, limit=self._page)
-            else:
-                page = await self.api.messages(conversation_id, limit=self._page, after=cursor)
-            for message in page.messages:
-                self._deliver_message(message, catch_up=True)
-            if cursor is None or not page.has_more or not page.messages:
-                return
-            cursor = page.messages[-1].id
+    async def _deliver_caught_up(self, message: Message) -> None:
+        self._fanout.deliver(NewMessageEvent(message.conversation_id, message, True))
+        await self._fanout.drain()
 
     async def _quietly(self, call: Awaitable[None]) -> None:
         try:
             await call
         except ClientError as exc:
             log.info("re-applying a room change failed: %s", exc)
-
-    def _deliver_message(self, message: Message, *, catch_up: bool) -> None:
-        conversation_id = message.conversation_id
-        cursor = self._cursors.get(conversation_id)
-        if cursor is not None and message.id <= cursor:
-            return  # already delivered (or already held by the caller): never twice
-        self._cursors[conversation_id] = message.id
-        self._fanout.deliver(NewMessageEvent(conversation_id, message, catch_up))
 
     def _update(self, status: ConnectionStatus) -> None:
         """From the supervisor: the state is current now, the event keeps queue order."""

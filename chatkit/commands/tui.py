@@ -3,72 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatkit.commands.common import ConfigOption, fail, settings_or_exit
-from chatkit.config import ConfigError, Settings
+from chatkit.commands.common import ConfigOption, fail
+from chatkit.commands.connection import (
+    MintedToken,
+    TokenOption,
+    UrlOption,
+    UserOption,
+    base_url,
+    explain,
+    local_settings,
+    minted,
+)
+from chatkit.config import ConfigError
 
 if TYPE_CHECKING:
     from chatkit.tui import TuiOptions
 
-TOKEN_TTL_SECONDS = 12 * 3600
-RENEW_BEFORE_SECONDS = 300
-
-
-class MintedToken:
-    """A token minted from the local config, minted again shortly before it expires (so a
-    long session reconnects with a valid one)."""
-
-    def __init__(self, settings: Settings, user_id: str) -> None:
-        self._settings = settings
-        self.user_id = user_id
-        self._token = ""
-        self._expires = 0.0
-
-    def __call__(self) -> str:
-        from chatkit.tokens import mint
-
-        if time.time() > self._expires - RENEW_BEFORE_SECONDS:
-            self._token = mint(self._settings, user_id=self.user_id, ttl_seconds=TOKEN_TTL_SECONDS)
-            self._expires = time.time() + TOKEN_TTL_SECONDS
-        return self._token
-
-
-def local_url(settings: Settings) -> str:
-    """Where a server started with this config listens, as seen from this machine."""
-    if settings.public_url:
-        return settings.public_url
-    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.port}"
-
 
 def tui(
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="The chat server (default: where the local config's server listens, http://127.0.0.1:4000).",
-            envvar="CHATKIT_URL",
-            show_default=False,
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(help="Your JWT.", envvar="CHATKIT_TOKEN", show_default=False),
-    ] = None,
-    user: Annotated[
-        str | None,
-        typer.Option(
-            "--user",
-            "-u",
-            help="Mint a token for this user id from the local config (next to the server).",
-            show_default=False,
-        ),
-    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    user: UserOption = None,
     theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
     config: ConfigOption = None,
 ) -> None:
@@ -94,31 +54,28 @@ def options_from_flags(
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
+    if user is not None:
+        token = None  # --user wins over a CHATKIT_TOKEN set for the whole shell
     # The local config tells where a server next to us listens, and signs --user tokens.
-    settings = settings_or_exit(config) if token is None or url is None else None
-    base = (url or (local_url(settings) if settings else "http://127.0.0.1:4000")).rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        fail(f"--url must start with http:// or https://, got {base!r}", code=2)
-    options = TuiOptions(url=base, theme=theme)
-    try:
-        if token is not None:
-            options.token = token
-        elif user is not None:
-            assert settings is not None
-            minted = MintedToken(settings, user)
-            minted()  # a bad user id or key fails here, in one line, not inside the app
-            options.token = minted
-        else:
-            from chatkit import demo
+    settings = local_settings(url=url, token=token, config=config)
+    options = TuiOptions(url=base_url(url, settings), theme=theme)
+    if user is not None:
+        assert settings is not None
+        options.token = minted(settings, user)
+    elif token is not None:
+        options.token = token
+    else:
+        from chatkit import demo
 
-            assert settings is not None
-            options.choices = [
-                UserChoice(person.name, person.role, person.id, MintedToken(settings, person.id))
-                for person in demo.USERS
-            ]
+        assert settings is not None
+        options.choices = [
+            UserChoice(person.name, person.role, person.id, MintedToken(settings, person.id))
+            for person in demo.USERS
+        ]
+        try:
             options.choices[0].token()
-    except (ConfigError, ValueError) as exc:
-        fail(str(exc), code=2)
+        except (ConfigError, ValueError) as exc:
+            fail(str(exc), code=2)
     return options
 
 
@@ -137,11 +94,4 @@ def _preflight(url: str, token: object) -> None:
     try:
         asyncio.run(check())
     except ApiError as exc:
-        if exc.status == 0:
-            fail(exc.message, hint="is `chatkit serve` running there? (--url to point elsewhere)")
-        if exc.status == 401:
-            fail(
-                f"the server refused the token: {exc.message}",
-                hint="mint one with `chatkit token --user ID`, or use --user ID next to the server",
-            )
-        fail(str(exc))
+        explain(exc)

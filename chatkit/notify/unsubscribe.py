@@ -34,7 +34,8 @@ def verify_unsubscribe_token(secret: str, token: str | None) -> str | None:
     user_id = parse_uuid(raw_id)
     if user_id is None or user_id != raw_id:
         return None
-    if not hmac.compare_digest(signature, _signature(secret, user_id)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    if not hmac.compare_digest(signature.encode(), _signature(secret, user_id).encode()):
         return None
     return user_id
 

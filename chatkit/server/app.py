@@ -21,7 +21,7 @@ from chatkit.server.publisher import Publisher
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime import ChatNamespace
 from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
-from chatkit.server.routes import admin, conversations, health, notifications
+from chatkit.server.routes import admin, conversations, health, notifications, openapi
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.sio import ChatSocketServer
 from chatkit.server.store import Store
@@ -152,6 +152,7 @@ def create_app(
     app.router.add_routes(conversations.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(notifications.routes)
+    app.router.add_routes(openapi.routes)
     _allow_cross_origin(app, settings)
     sio.attach(app)  # Engine.IO answers CORS for /socket.io itself (cors_allowed_origins)
 

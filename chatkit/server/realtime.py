@@ -229,10 +229,12 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Route events ourselves so that no payload, however wrong, can raise out of here."""
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
-        handler = self._events.get(event)
-        if handler is None or not args:
+        if not args:
             return None
         sid, payload = args[0], (args[1] if len(args) > 1 else None)
+        handler = self._events.get(event)
+        if handler is None:
+            return error_ack("unknown_event", f"there is no event {event!r} on /chat")
         state = self._sockets.get(sid)
         if state is None:
             return error_ack("unauthorized", "this socket is not authenticated")

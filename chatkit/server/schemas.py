@@ -30,6 +30,8 @@ from chatkit.timefmt import parse_instant
 MAX_CONTENT_CHARS = 4000
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+# `seq` columns are 32-bit integers: a resume point beyond this is bad input, not a query.
+MAX_SEQ = 2**31 - 1
 
 # Error types that mean "this is not even the right shape" (400), as opposed to a value
 # of the right type that is not allowed (422).
@@ -187,7 +189,7 @@ class TypingIn(Body):
 
 
 class SyncIn(Body):
-    conversations: dict[IdStr, Annotated[StrictInt, Field(ge=0)]]
+    conversations: dict[IdStr, Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]]
 
 
 class ReauthIn(Body):

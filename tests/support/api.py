@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.contract import contract
 from tests.support.server import Endpoint
 
 
@@ -31,8 +32,12 @@ class Pair:
 
 
 class Api:
-    def __init__(self, server: Endpoint) -> None:
+    """Every reply is checked against the OpenAPI document (tests/support/contract.py) unless
+    `check_contract=False`: the whole suite holds the server to what it publishes."""
+
+    def __init__(self, server: Endpoint, *, check_contract: bool = True) -> None:
         self.server = server
+        self.check_contract = check_contract
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
@@ -66,7 +71,10 @@ class Api:
             if raw:
                 assert response.content_type == "application/json", raw[:200]
                 body = await response.json()
-            return Reply(response.status, body, dict(response.headers))
+            reply = Reply(response.status, body, dict(response.headers))
+        if self.check_contract:
+            contract().check(method, path, reply.status, reply.body, reply.headers)
+        return reply
 
     async def get(self, path: str, **kwargs: Any) -> Reply:
         return await self.request("GET", path, **kwargs)

@@ -10,7 +10,7 @@ from chatkit.server.auth import caller
 from chatkit.server.errors import BadRequest, NotFound
 from chatkit.server.jsonutil import json_response
 from chatkit.server.routes.params import body, int_param, path_id
-from chatkit.server.schemas import SendMessageIn, SessionRef
+from chatkit.server.schemas import MAX_SEQ, SendMessageIn, SessionRef
 from chatkit.server.services import services
 from chatkit.server.store.messages import MarkRead, NewMessage
 
@@ -62,7 +62,7 @@ async def list_messages(request: web.Request) -> web.Response:
     before = _cursor(request, "before")
     after = _cursor(request, "after")
     after_seq = (
-        int_param(request, "afterSeq", default=0, low=0, high=2**31)
+        int_param(request, "afterSeq", default=0, low=0, high=MAX_SEQ)
         if "afterSeq" in request.query
         else None
     )
