@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from chatkit import __version__
-from chatkit.commands import admin, conversations, demo, live, messages, notify, serve, token, tui
+from chatkit.commands import (
+    admin,
+    bench,
+    conversations,
+    demo,
+    live,
+    messages,
+    notify,
+    serve,
+    token,
+    tui,
+)
 from chatkit.commands.connection import CLIENT
 
 app = typer.Typer(
@@ -18,6 +29,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(token.token)
 app.command()(demo.demo)
+app.command()(bench.bench)
 app.command()(tui.tui)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")

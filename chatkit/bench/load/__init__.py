@@ -1,0 +1,1 @@
+"""The gevent side of `chatkit bench`: imported only inside the Locust subprocess."""

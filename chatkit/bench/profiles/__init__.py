@@ -1,0 +1,1 @@
+"""Locustfiles, one per profile; run only by the Locust subprocess `chatkit bench` starts."""

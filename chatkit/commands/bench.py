@@ -1,0 +1,173 @@
+"""`chatkit bench`: Locust load profiles that check nothing is lost and measure delivery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatkit.bench.options import PROFILES, BenchOptions, Target
+from chatkit.commands.common import ConfigOption, console, fail
+
+_PROFILE_HELP = "\n\n".join(f"{spec.name}: {spec.summary}" for spec in PROFILES.values())
+
+
+def bench(
+    profile: Annotated[str, typer.Argument(help=f"The load profile.\n\n{_PROFILE_HELP}")],
+    users: Annotated[
+        int | None, typer.Option(help="Locust users (idle: sockets).", show_default=False)
+    ] = None,
+    spawn_rate: Annotated[
+        float | None, typer.Option(help="Users started per second.", show_default=False)
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds of the timed phase, after the ramp (default 20).", show_default=False
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Open loop: messages (connects, reads) per second in total, whatever the "
+            "answers; without it each user keeps --in-flight going (closed loop).",
+            show_default=False,
+        ),
+    ] = None,
+    processes: Annotated[int, typer.Option(help="Locust processes generating the load.")] = 1,
+    conversations: Annotated[
+        int | None, typer.Option(help="Conversations (default: one per user).", show_default=False)
+    ] = None,
+    tabs: Annotated[
+        int | None, typer.Option(help="Sockets per participant (fanout: 10).", show_default=False)
+    ] = None,
+    in_flight: Annotated[
+        int | None,
+        typer.Option(
+            help="Closed loop: operations each user keeps going (burst: 16).", show_default=False
+        ),
+    ] = None,
+    messages: Annotated[
+        int | None,
+        typer.Option(
+            help="history: messages seeded before the run (default 10000).", show_default=False
+        ),
+    ] = None,
+    grace: Annotated[
+        float, typer.Option(help="Seconds a delivery may lag after sending stops.")
+    ] = 5.0,
+    transport: Annotated[str, typer.Option(help="websocket or polling.")] = "websocket",
+    max_error_rate: Annotated[
+        float, typer.Option(help="Fail above this share of failed operations.")
+    ] = 0.01,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Load this server instead of an embedded one.", show_default=False),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="--url: the server's HS256 JWT secret, to mint tokens.", show_default=False
+        ),
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(help="--url: an admin token for provisioning.", show_default=False),
+    ] = None,
+    server_pid: Annotated[
+        int | None,
+        typer.Option(help="--url: sample this local process's CPU and RSS.", show_default=False),
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a --url that is not this machine.")
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The embedded server's database (default: a temporary SQLite file).",
+            show_default=False,
+        ),
+    ] = None,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the report here as JSON.", show_default=False),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write Locust's HTML report here.", show_default=False)
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option(help="Write Locust's CSV files with this prefix.", show_default=False),
+    ] = None,
+    py_spy: Annotated[
+        Path | None,
+        typer.Option(
+            "--py-spy",
+            help="Profile the server with py-spy during the timed phase, into this file "
+            "(.svg flame graph, .json speedscope, .txt collapsed stacks).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load a chatkit server (or any server of the same API) and check that nothing is lost.
+
+    Exits 0 when the run passed; 1 when a message was lost, duplicated or out of order, or
+    errors passed --max-error-rate; 2 when it could not run.
+    """
+    from chatkit.bench import report
+    from chatkit.bench.runner import run
+    from chatkit.bench.target import BenchError
+
+    if profile not in PROFILES:
+        fail(f"unknown profile {profile!r}", code=2, hint=f"use one of: {', '.join(PROFILES)}")
+    options = BenchOptions.for_profile(
+        profile,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration=duration,
+        rate=rate,
+        processes=processes,
+        conversations=conversations,
+        tabs=tabs,
+        in_flight=in_flight,
+        messages=messages,
+        grace=grace,
+        transport=transport,
+        max_error_rate=max_error_rate,
+        target=Target(
+            url=url,
+            secret=secret,
+            admin_token=admin_token,
+            server_pid=server_pid,
+            database_url=database_url,
+            allow_remote=allow_remote,
+        ),
+        json_file=json_file,
+        html_file=html,
+        csv_prefix=csv,
+        py_spy=py_spy,
+    )
+    problems = options.problems()
+    if problems:
+        fail(problems[0], code=2)
+    if py_spy is not None:
+        from chatkit.bench.profiler import find_py_spy
+
+        try:
+            find_py_spy()
+        except BenchError as exc:
+            fail(str(exc), code=2)
+    try:
+        result = run(options, config=config, console=console)
+    except BenchError as exc:
+        fail(str(exc), code=2)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    console.print(report.table(result))
+    if json_file is not None:
+        json_file.write_text(json.dumps(result, indent=2) + "\n")
+    if not result["passed"]:
+        raise typer.Exit(1)
