@@ -18,9 +18,6 @@ from tests.support.processes import eventually
 from tests.support.sockets import connected
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: sweep_revocations cuts sockets that connected during its query"
-)
 async def test_a_socket_that_connects_during_a_sweep_is_not_cut(
     api: Api, database_url: str
 ) -> None:

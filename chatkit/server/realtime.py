@@ -216,6 +216,8 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         floors = await self._store.users.token_floors(users)
         for sid, state in list(self._sockets.items()):
+            if state.user_id not in users:
+                continue  # connected while the query ran: its handshake just checked it
             if state.user_id not in floors:
                 await self._cut(sid, "token_revoked", "your account no longer exists")
                 continue
