@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from cachetools import LRUCache
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Connection, Select, case, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatkit.ids import new_id
 from chatkit.server.db import Database
@@ -115,37 +114,24 @@ class ConversationStore:
             .limit(limit)
             .offset(offset)
         )
-        async with self._db.read() as conn:
-            return [_view(row) for row in await conn.execute(query)]
+        return await self._db.run_read(lambda conn: [_view(row) for row in conn.execute(query)])
 
     async def view(self, *, conversation_id: str, user_id: str) -> ConversationView:
         """One conversation as `user_id` sees it; 404 unless they take part in it."""
         await self.require_participant(conversation_id=conversation_id, user_id=user_id)
-        async with self._db.read() as conn:
-            return await self._view(conn, conversation_id, user_id)
-
-    async def _view(
-        self, conn: AsyncConnection, conversation_id: str, user_id: str
-    ) -> ConversationView:
-        row = (
-            await conn.execute(_view_query(user_id).where(conversations.c.id == conversation_id))
-        ).first()
-        if row is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        return _view(row)
+        return await self._db.run_read(lambda conn: _one_view(conn, conversation_id, user_id))
 
     async def participants(self, conversation_id: str) -> Participants | None:
         cached = self._participants.get(conversation_id)
         if cached is not None:
             return cached
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(conversations.c.mentor_id, conversations.c.mentee_id).where(
-                        conversations.c.id == conversation_id
-                    )
+        row = await self._db.run_read(
+            lambda conn: conn.execute(
+                select(conversations.c.mentor_id, conversations.c.mentee_id).where(
+                    conversations.c.id == conversation_id
                 )
             ).first()
+        )
         if row is None:
             return None
         found = Participants(conversation_id, row[0], row[1])
@@ -161,19 +147,18 @@ class ConversationStore:
 
     async def read_state(self, *, conversation_id: str, user_id: str) -> ReadState:
         """Where each side has read up to, and the caller's unread count."""
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        conversations.c.mentor_id,
-                        conversations.c.last_seq,
-                        conversations.c.mentor_read_seq,
-                        conversations.c.mentee_read_seq,
-                        conversations.c.mentor_unread,
-                        conversations.c.mentee_unread,
-                    ).where(conversations.c.id == conversation_id)
-                )
+        row = await self._db.run_read(
+            lambda conn: conn.execute(
+                select(
+                    conversations.c.mentor_id,
+                    conversations.c.last_seq,
+                    conversations.c.mentor_read_seq,
+                    conversations.c.mentee_read_seq,
+                    conversations.c.mentor_unread,
+                    conversations.c.mentee_unread,
+                ).where(conversations.c.id == conversation_id)
             ).first()
+        )
         if row is None:
             raise NotFound("no such conversation", code="conversation_not_found")
         mentor_id, last_seq, mentor_read, mentee_read, mentor_unread, mentee_unread = row
@@ -182,24 +167,20 @@ class ConversationStore:
         return ReadState(last_seq, mentee_read, mentor_read, mentee_unread)
 
     async def ids_for_user(self, user_id: str) -> list[str]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(conversations.c.id).where(
-                    or_(conversations.c.mentor_id == user_id, conversations.c.mentee_id == user_id)
-                )
-            )
-            return list(rows.scalars())
+        query = select(conversations.c.id).where(
+            or_(conversations.c.mentor_id == user_id, conversations.c.mentee_id == user_id)
+        )
+        return await self._db.run_read(lambda conn: list(conn.execute(query).scalars()))
 
     async def get_or_create_for_session(
         self, *, session_id: str, user_id: str
     ) -> tuple[ConversationView, bool]:
         """The session's conversation, created on first call; concurrent calls create one."""
-        async with self._db.read() as conn:
-            session = (
-                await conn.execute(
-                    select(sessions.c.mentor_id, sessions.c.mentee_id).where(
-                        sessions.c.id == session_id
-                    )
+
+        def find(conn: Connection) -> tuple[tuple[str, str], ConversationView | None]:
+            session = conn.execute(
+                select(sessions.c.mentor_id, sessions.c.mentee_id).where(
+                    sessions.c.id == session_id
                 )
             ).first()
             if session is None:
@@ -209,29 +190,42 @@ class ConversationStore:
                     "only the session's mentor or mentee can open its conversation",
                     code="not_a_participant",
                 )
-            existing = await conn.scalar(
+            existing = conn.scalar(
                 select(conversations.c.id).where(conversations.c.session_id == session_id)
             )
-            if existing is not None:
-                return await self._view(conn, existing, user_id), False
+            found = _one_view(conn, existing, user_id) if existing is not None else None
+            return (session[0], session[1]), found
+
+        (mentor_id, mentee_id), found = await self._db.run_read(find)
+        if found is not None:
+            return found, False
         now = utcnow()
-        async with self._db.write() as conn:
-            inserted = await conn.execute(
+
+        def create(conn: Connection) -> tuple[ConversationView, bool]:
+            inserted = conn.execute(
                 _insert_ignoring_conflict(
                     self._db.dialect,
                     {
                         "id": new_id(),
                         "session_id": session_id,
-                        "mentor_id": session[0],
-                        "mentee_id": session[1],
+                        "mentor_id": mentor_id,
+                        "mentee_id": mentee_id,
                         "created_at": now,
                         "updated_at": now,
                     },
                 )
             )
-            created = inserted.rowcount == 1
-            conversation_id = await conn.scalar(
+            conversation_id = conn.scalar(
                 select(conversations.c.id).where(conversations.c.session_id == session_id)
             )
             assert conversation_id is not None
-            return await self._view(conn, conversation_id, user_id), created
+            return _one_view(conn, conversation_id, user_id), inserted.rowcount == 1
+
+        return await self._db.run_write(create)
+
+
+def _one_view(conn: Connection, conversation_id: str, user_id: str) -> ConversationView:
+    row = conn.execute(_view_query(user_id).where(conversations.c.id == conversation_id)).first()
+    if row is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return _view(row)

@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, select, update
 
 from chatkit.ids import id_after, new_id
 from chatkit.server.db import Database
@@ -134,79 +133,71 @@ class MessageStore:
         after: str | None = None,
     ) -> MessagePage:
         """`limit` messages oldest-first: the newest ones (before a cursor), or those after one."""
-        async with self._db.read() as conn:
+
+        def work(conn: Connection) -> MessagePage:
             query = select(*_MESSAGE_COLUMNS).where(messages.c.conversation_id == conversation_id)
             if after is not None:
-                seq = await self._cursor_seq(conn, conversation_id, after)
+                seq = _cursor_seq(conn, conversation_id, after)
                 query = query.where(messages.c.seq > seq).order_by(messages.c.seq)
             else:
                 if before is not None:
-                    seq = await self._cursor_seq(conn, conversation_id, before)
+                    seq = _cursor_seq(conn, conversation_id, before)
                     query = query.where(messages.c.seq < seq)
                 query = query.order_by(messages.c.seq.desc())
-            rows = (await conn.execute(query.limit(limit + 1))).all()
-        has_more = len(rows) > limit
-        found = [_record(row) for row in rows[:limit]]
-        if after is None:
-            found.reverse()
-        return MessagePage(found, has_more)
+            rows = conn.execute(query.limit(limit + 1)).all()
+            found = [_record(row) for row in rows[:limit]]
+            if after is None:
+                found.reverse()
+            return MessagePage(found, len(rows) > limit)
+
+        return await self._db.run_read(work)
 
     async def after_seq(self, *, conversation_id: str, seq: int, limit: int) -> MessagePage:
         """Messages with a seq greater than `seq`, oldest first (resuming after a reconnect)."""
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(*_MESSAGE_COLUMNS)
-                    .where(messages.c.conversation_id == conversation_id, messages.c.seq > seq)
-                    .order_by(messages.c.seq)
-                    .limit(limit + 1)
-                )
+
+        def work(conn: Connection) -> MessagePage:
+            rows = conn.execute(
+                select(*_MESSAGE_COLUMNS)
+                .where(messages.c.conversation_id == conversation_id, messages.c.seq > seq)
+                .order_by(messages.c.seq)
+                .limit(limit + 1)
             ).all()
-        return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
+            return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
+
+        return await self._db.run_read(work)
 
     async def by_client_id(
         self, *, conversation_id: str, sender_id: str, client_message_id: str
     ) -> MessageRecord | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(*_MESSAGE_COLUMNS).where(
-                        messages.c.conversation_id == conversation_id,
-                        messages.c.sender_id == sender_id,
-                        messages.c.client_message_id == client_message_id,
-                    )
+        def work(conn: Connection) -> MessageRecord | None:
+            row = conn.execute(
+                select(*_MESSAGE_COLUMNS).where(
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.sender_id == sender_id,
+                    messages.c.client_message_id == client_message_id,
                 )
             ).first()
-        return _record(row) if row is not None else None
+            return _record(row) if row is not None else None
 
-    async def _cursor_seq(self, conn: AsyncConnection, conversation_id: str, cursor: str) -> int:
-        seq = await conn.scalar(
-            select(messages.c.seq).where(
-                messages.c.id == cursor, messages.c.conversation_id == conversation_id
-            )
-        )
-        if seq is None:
-            raise BadRequest(
-                "the cursor names no message of this conversation", code="invalid_cursor"
-            )
-        return int(seq)
+        return await self._db.run_read(work)
 
     async def apply(
         self, operations: list[Operation], *, now: datetime, notify_delay: float
     ) -> list[Result]:
         """Apply a batch of writes in one transaction; results come back in the same order."""
-        async with self._db.write() as conn:
-            return await self._apply(conn, operations, now, notify_delay)
+        return await self._db.run_write(
+            lambda conn: self._apply(conn, operations, now, notify_delay)
+        )
 
-    async def _apply(
+    def _apply(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         operations: list[Operation],
         now: datetime,
         notify_delay: float,
     ) -> list[Result]:
-        states = await self._lock_conversations(conn, operations)
-        known = await self._existing_client_messages(conn, operations)
+        states = self._lock_conversations(conn, operations)
+        known = self._existing_client_messages(conn, operations)
         results: list[Result] = []
         new_rows: list[dict[str, Any]] = []
         outbox: list[dict[str, Any]] = []
@@ -277,16 +268,16 @@ class MessageStore:
                 )
             results.append(SendResult(record, created=True))
         if new_rows:
-            await conn.execute(messages.insert(), new_rows)
+            conn.execute(messages.insert(), new_rows)
         if outbox:
-            await conn.execute(notifications.insert(), outbox)
+            conn.execute(notifications.insert(), outbox)
         changed = [
             self._state_params(conversation_id, state)
             for conversation_id, state in states.items()
             if state.touched
         ]
         if changed:
-            await conn.execute(_UPDATE_CONVERSATION, changed)
+            conn.execute(_UPDATE_CONVERSATION, changed)
         return results
 
     @staticmethod
@@ -302,8 +293,8 @@ class MessageStore:
             "b_mentee_unread": state.unread[state.mentee_id],
         }
 
-    async def _lock_conversations(
-        self, conn: AsyncConnection, operations: list[Operation]
+    def _lock_conversations(
+        self, conn: Connection, operations: list[Operation]
     ) -> dict[str, _ConversationState]:
         ids = sorted({op.participants.conversation_id for op in operations})
         query = (
@@ -326,7 +317,7 @@ class MessageStore:
             # Row locks, taken in id order so that two processes never deadlock.
             query = query.with_for_update()
         states: dict[str, _ConversationState] = {}
-        for row in await conn.execute(query):
+        for row in conn.execute(query):
             mentor_id, mentee_id = row[1], row[2]
             states[row[0]] = _ConversationState(
                 mentor_id=mentor_id,
@@ -339,8 +330,8 @@ class MessageStore:
             )
         return states
 
-    async def _existing_client_messages(
-        self, conn: AsyncConnection, operations: list[Operation]
+    def _existing_client_messages(
+        self, conn: Connection, operations: list[Operation]
     ) -> dict[tuple[str, str, str | None], MessageRecord]:
         client_ids = {
             op.client_message_id
@@ -350,7 +341,7 @@ class MessageStore:
         if not client_ids:
             return {}
         conversation_ids = {op.participants.conversation_id for op in operations}
-        rows = await conn.execute(
+        rows = conn.execute(
             select(*_MESSAGE_COLUMNS).where(
                 messages.c.client_message_id.in_(client_ids),
                 messages.c.conversation_id.in_(conversation_ids),
@@ -361,3 +352,14 @@ class MessageStore:
             record = _record(row)
             found[(record.conversation_id, record.sender_id, record.client_message_id)] = record
         return found
+
+
+def _cursor_seq(conn: Connection, conversation_id: str, cursor: str) -> int:
+    seq = conn.scalar(
+        select(messages.c.seq).where(
+            messages.c.id == cursor, messages.c.conversation_id == conversation_id
+        )
+    )
+    if seq is None:
+        raise BadRequest("the cursor names no message of this conversation", code="invalid_cursor")
+    return int(seq)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, or_, select, update
 
 from chatkit.server.db import Database
 from chatkit.server.errors import Conflict, NotFound, Unprocessable
@@ -53,20 +52,19 @@ class SessionStore:
         if mentor_id == mentee_id:
             raise Unprocessable("mentorId and menteeId must differ", code="same_participants")
         now = utcnow()
-        async with self._db.write() as conn:
+
+        def work(conn: Connection) -> tuple[SessionRecord, bool]:
             found = set(
-                (
-                    await conn.execute(
-                        select(users.c.id).where(users.c.id.in_([mentor_id, mentee_id]))
-                    )
+                conn.execute(
+                    select(users.c.id).where(users.c.id.in_([mentor_id, mentee_id]))
                 ).scalars()
             )
             for role, user_id in (("mentorId", mentor_id), ("menteeId", mentee_id)):
                 if user_id not in found:
                     raise Unprocessable(f"{role} {user_id} names no user", code="unknown_user")
-            existing = await self._get(conn, session_id)
+            existing = _get(conn, session_id)
             if existing is None:
-                await conn.execute(
+                conn.execute(
                     sessions.insert().values(
                         id=session_id,
                         mentor_id=mentor_id,
@@ -79,12 +77,12 @@ class SessionStore:
                 )
             else:
                 moved = (existing.mentor_id, existing.mentee_id) != (mentor_id, mentee_id)
-                if moved and await self._has_conversation(conn, session_id):
+                if moved and _has_conversation(conn, session_id):
                     raise Conflict(
                         "this session has a conversation; its mentor and mentee cannot change",
                         code="participants_fixed",
                     )
-                await conn.execute(
+                conn.execute(
                     update(sessions)
                     .where(sessions.c.id == session_id)
                     .values(
@@ -95,23 +93,14 @@ class SessionStore:
                         updated_at=now,
                     )
                 )
-            record = await self._get(conn, session_id)
-        assert record is not None
-        return record, existing is None
+            record = _get(conn, session_id)
+            assert record is not None
+            return record, existing is None
 
-    async def _has_conversation(self, conn: AsyncConnection, session_id: str) -> bool:
-        found = await conn.scalar(
-            select(conversations.c.id).where(conversations.c.session_id == session_id)
-        )
-        return found is not None
-
-    async def _get(self, conn: AsyncConnection, session_id: str) -> SessionRecord | None:
-        row = (await conn.execute(select(*_COLUMNS).where(sessions.c.id == session_id))).first()
-        return SessionRecord(*row) if row is not None else None
+        return await self._db.run_write(work)
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        async with self._db.read() as conn:
-            return await self._get(conn, session_id)
+        return await self._db.run_read(lambda conn: _get(conn, session_id))
 
     async def require(self, session_id: str) -> SessionRecord:
         record = await self.get(session_id)
@@ -127,6 +116,17 @@ class SessionStore:
             query = query.where(
                 or_(sessions.c.mentor_id == user_id, sessions.c.mentee_id == user_id)
             )
-        async with self._db.read() as conn:
-            rows = await conn.execute(query.limit(limit).offset(offset))
-            return [SessionRecord(*row) for row in rows]
+        query = query.limit(limit).offset(offset)
+        return await self._db.run_read(
+            lambda conn: [SessionRecord(*row) for row in conn.execute(query)]
+        )
+
+
+def _has_conversation(conn: Connection, session_id: str) -> bool:
+    found = conn.scalar(select(conversations.c.id).where(conversations.c.session_id == session_id))
+    return found is not None
+
+
+def _get(conn: Connection, session_id: str) -> SessionRecord | None:
+    row = conn.execute(select(*_COLUMNS).where(sessions.c.id == session_id)).first()
+    return SessionRecord(*row) if row is not None else None

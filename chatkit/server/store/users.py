@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, func, select, update
 
 from chatkit.server.db import Database
 from chatkit.server.errors import Conflict, NotFound
@@ -47,10 +46,11 @@ class UserStore:
     ) -> tuple[UserRecord, bool]:
         """Create or update a user; the flag says whether it was created."""
         now = utcnow()
-        async with self._db.write() as conn:
-            existing = await conn.scalar(select(users.c.id).where(users.c.id == user_id))
+
+        def work(conn: Connection) -> tuple[UserRecord, bool]:
+            existing = conn.scalar(select(users.c.id).where(users.c.id == user_id))
             if existing is None:
-                await conn.execute(
+                conn.execute(
                     users.insert().values(
                         id=user_id,
                         full_name=full_name,
@@ -62,18 +62,19 @@ class UserStore:
                     )
                 )
             else:
-                await conn.execute(
+                conn.execute(
                     update(users)
                     .where(users.c.id == user_id)
                     .values(full_name=full_name, email=email, avatar_url=avatar_url, updated_at=now)
                 )
-            record = await self._get(conn, user_id)
-        assert record is not None
-        return record, existing is None
+            record = _get(conn, user_id)
+            assert record is not None
+            return record, existing is None
+
+        return await self._db.run_write(work)
 
     async def get(self, user_id: str) -> UserRecord | None:
-        async with self._db.read() as conn:
-            return await self._get(conn, user_id)
+        return await self._db.run_read(lambda conn: _get(conn, user_id))
 
     async def require(self, user_id: str) -> UserRecord:
         record = await self.get(user_id)
@@ -81,105 +82,108 @@ class UserStore:
             raise NotFound(f"no user {user_id}", code="user_not_found")
         return record
 
-    async def _get(self, conn: AsyncConnection, user_id: str) -> UserRecord | None:
-        row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
-        return _record(row) if row is not None else None
-
     async def names(self, user_ids: set[str]) -> dict[str, str]:
         """Full names by id, for the ids that exist."""
         if not user_ids:
             return {}
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(users.c.id, users.c.full_name).where(users.c.id.in_(user_ids))
-            )
-            return {row[0]: row[1] for row in rows}
+        query = select(users.c.id, users.c.full_name).where(users.c.id.in_(user_ids))
+        return await self._db.run_read(lambda conn: {row[0]: row[1] for row in conn.execute(query)})
 
     async def auth_state(self, user_id: str) -> tuple[bool, datetime | None]:
         """Whether the user exists, and the instant before which their tokens are revoked."""
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(users.c.tokens_valid_after).where(users.c.id == user_id))
+        row = await self._db.run_read(
+            lambda conn: conn.execute(
+                select(users.c.tokens_valid_after).where(users.c.id == user_id)
             ).first()
+        )
         if row is None:
             return False, None
         return True, row[0]
 
     async def token_floors(self, user_ids: set[str]) -> dict[str, datetime | None]:
         """For each existing user among `user_ids`: before when their tokens are refused."""
-        found: dict[str, datetime | None] = {}
         ids = sorted(user_ids)
-        async with self._db.read() as conn:
+
+        def work(conn: Connection) -> dict[str, datetime | None]:
+            found: dict[str, datetime | None] = {}
             for start in range(0, len(ids), 500):
-                rows = await conn.execute(
+                rows = conn.execute(
                     select(users.c.id, users.c.tokens_valid_after).where(
                         users.c.id.in_(ids[start : start + 500])
                     )
                 )
                 found.update({row[0]: row[1] for row in rows})
-        return found
+            return found
+
+        return await self._db.run_read(work)
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(*_COLUMNS)
-                .order_by(users.c.full_name, users.c.id)
-                .limit(limit)
-                .offset(offset)
-            )
-            return [_record(row) for row in rows]
+        query = (
+            select(*_COLUMNS).order_by(users.c.full_name, users.c.id).limit(limit).offset(offset)
+        )
+        return await self._db.run_read(lambda conn: [_record(row) for row in conn.execute(query)])
 
     async def count(self) -> int:
-        async with self._db.read() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(users)) or 0)
+        return await self._db.run_read(
+            lambda conn: int(conn.scalar(select(func.count()).select_from(users)) or 0)
+        )
 
     async def set_notify_email(self, *, user_id: str, enabled: bool) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(notify_email=enabled, updated_at=utcnow())
+        changed = await self._db.run_write(
+            lambda conn: (
+                conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(notify_email=enabled, updated_at=utcnow())
+                ).rowcount
             )
-        if result.rowcount == 0:
+        )
+        if changed == 0:
             raise NotFound(f"no user {user_id}", code="user_not_found")
 
     async def revoke_tokens(self, *, user_id: str, before: datetime | None = None) -> datetime:
         """Refuse every token of the user issued before `before` (default: now)."""
         instant = before or utcnow()
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(tokens_valid_after=instant, updated_at=utcnow())
+        changed = await self._db.run_write(
+            lambda conn: (
+                conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(tokens_valid_after=instant, updated_at=utcnow())
+                ).rowcount
             )
-        if result.rowcount == 0:
+        )
+        if changed == 0:
             raise NotFound(f"no user {user_id}", code="user_not_found")
         return instant
 
     async def delete(self, *, user_id: str) -> None:
         """Delete a user who takes part in no session (the platform removes sessions first)."""
-        async with self._db.write() as conn:
-            in_use = await conn.scalar(
+
+        def work(conn: Connection) -> int:
+            in_sessions = conn.scalar(
                 select(func.count())
                 .select_from(sessions)
                 .where((sessions.c.mentor_id == user_id) | (sessions.c.mentee_id == user_id))
             )
-            in_use = (in_use or 0) + (
-                await conn.scalar(
-                    select(func.count())
-                    .select_from(conversations)
-                    .where(
-                        (conversations.c.mentor_id == user_id)
-                        | (conversations.c.mentee_id == user_id)
-                    )
+            in_conversations = conn.scalar(
+                select(func.count())
+                .select_from(conversations)
+                .where(
+                    (conversations.c.mentor_id == user_id) | (conversations.c.mentee_id == user_id)
                 )
-                or 0
             )
-            if in_use:
+            if in_sessions or in_conversations:
                 raise Conflict(
                     f"user {user_id} takes part in sessions or conversations",
                     code="user_in_use",
                 )
-            result = await conn.execute(delete(users).where(users.c.id == user_id))
-        if result.rowcount == 0:
+            return conn.execute(delete(users).where(users.c.id == user_id)).rowcount
+
+        if await self._db.run_write(work) == 0:
             raise NotFound(f"no user {user_id}", code="user_not_found")
+
+
+def _get(conn: Connection, user_id: str) -> UserRecord | None:
+    row = conn.execute(select(*_COLUMNS).where(users.c.id == user_id)).first()
+    return _record(row) if row is not None else None
