@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -33,6 +34,7 @@ async def serve(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     await runner.setup()
+    _tune_garbage_collector()
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1)
         await site.start()
@@ -47,6 +49,19 @@ async def serve(
         log.info("shutting down")
     finally:
         await runner.cleanup()
+
+
+def _tune_garbage_collector() -> None:
+    """Fewer, cheaper collections: a chat server allocates many short-lived objects.
+
+    Everything alive after start-up (modules, the app, compiled SQL) is moved out of the
+    collector's sight (gc.freeze), and young collections run after 50,000 allocations
+    instead of 700; full collections otherwise walk the whole heap every few seconds, which
+    showed as pauses of tens of milliseconds in delivery latency.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _listening_url(site: web.TCPSite, settings: Settings) -> str:
