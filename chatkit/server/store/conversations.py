@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cachetools import LRUCache
-from sqlalchemy import Connection, Select, case, or_, select
+from sqlalchemy import BindParameter, Connection, Select, String, bindparam, case, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,9 +41,13 @@ last = messages.alias("last_message")
 PARTICIPANTS_CACHE_SIZE = 100_000
 
 
-def _view_query(user_id: str) -> Select[Any]:
+_USER: BindParameter[str] = bindparam("user_id", type_=String())
+
+
+def _view_query() -> Select[Any]:
+    """Conversations as the user bound to `user_id` sees them."""
     unread = case(
-        (conversations.c.mentor_id == user_id, conversations.c.mentor_unread),
+        (conversations.c.mentor_id == _USER, conversations.c.mentor_unread),
         else_=conversations.c.mentee_unread,
     )
     return select(
@@ -69,6 +73,22 @@ def _view_query(user_id: str) -> Select[Any]:
         .join(sessions, sessions.c.id == conversations.c.session_id)
         .outerjoin(last, last.c.id == conversations.c.last_message_id)
     )
+
+
+# Statements built once: building a SELECT costs more than running it on SQLite.
+_OF_USER = or_(conversations.c.mentor_id == _USER, conversations.c.mentee_id == _USER)
+_LIST = (
+    _view_query()
+    .where(_OF_USER)
+    .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_ONE = _view_query().where(conversations.c.id == bindparam("conversation_id"))
+_PARTICIPANTS = select(conversations.c.mentor_id, conversations.c.mentee_id).where(
+    conversations.c.id == bindparam("conversation_id")
+)
+_IDS_OF_USER = select(conversations.c.id).where(_OF_USER)
 
 
 def _view(row: Any) -> ConversationView:  # one row of _view_query
@@ -107,14 +127,10 @@ class ConversationStore:
         self, *, user_id: str, limit: int, offset: int
     ) -> list[ConversationView]:
         """The user's conversations, most recently active first, in one query."""
-        query = (
-            _view_query(user_id)
-            .where(or_(conversations.c.mentor_id == user_id, conversations.c.mentee_id == user_id))
-            .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+        params = {"user_id": user_id, "limit": limit, "offset": offset}
+        return await self._db.run_read(
+            lambda conn: [_view(row) for row in conn.execute(_LIST, params)]
         )
-        return await self._db.run_read(lambda conn: [_view(row) for row in conn.execute(query)])
 
     async def view(self, *, conversation_id: str, user_id: str) -> ConversationView:
         """One conversation as `user_id` sees it; 404 unless they take part in it."""
@@ -126,11 +142,7 @@ class ConversationStore:
         if cached is not None:
             return cached
         row = await self._db.run_read(
-            lambda conn: conn.execute(
-                select(conversations.c.mentor_id, conversations.c.mentee_id).where(
-                    conversations.c.id == conversation_id
-                )
-            ).first()
+            lambda conn: conn.execute(_PARTICIPANTS, {"conversation_id": conversation_id}).first()
         )
         if row is None:
             return None
@@ -167,10 +179,9 @@ class ConversationStore:
         return ReadState(last_seq, mentee_read, mentor_read, mentee_unread)
 
     async def ids_for_user(self, user_id: str) -> list[str]:
-        query = select(conversations.c.id).where(
-            or_(conversations.c.mentor_id == user_id, conversations.c.mentee_id == user_id)
+        return await self._db.run_read(
+            lambda conn: list(conn.execute(_IDS_OF_USER, {"user_id": user_id}).scalars())
         )
-        return await self._db.run_read(lambda conn: list(conn.execute(query).scalars()))
 
     async def get_or_create_for_session(
         self, *, session_id: str, user_id: str
@@ -225,7 +236,7 @@ class ConversationStore:
 
 
 def _one_view(conn: Connection, conversation_id: str, user_id: str) -> ConversationView:
-    row = conn.execute(_view_query(user_id).where(conversations.c.id == conversation_id)).first()
+    row = conn.execute(_ONE, {"user_id": user_id, "conversation_id": conversation_id}).first()
     if row is None:
         raise NotFound("no such conversation", code="conversation_not_found")
     return _view(row)

@@ -120,6 +120,52 @@ _UPDATE_CONVERSATION = (
 )
 
 
+# Statements built once: building a SELECT costs more than running it on SQLite.
+_IN_CONVERSATION = messages.c.conversation_id == bindparam("conversation_id")
+_NEWEST = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION)
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_BEFORE_SEQ = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION, messages.c.seq < bindparam("seq"))
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_AFTER_SEQ = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION, messages.c.seq > bindparam("seq"))
+    .order_by(messages.c.seq)
+    .limit(bindparam("limit"))
+)
+_CURSOR_SEQ = select(messages.c.seq).where(messages.c.id == bindparam("cursor"), _IN_CONVERSATION)
+_BY_CLIENT_IDS = select(*_MESSAGE_COLUMNS).where(
+    messages.c.client_message_id.in_(bindparam("client_ids", expanding=True)),
+    messages.c.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+)
+_LOCK = (
+    select(
+        conversations.c.id,
+        conversations.c.mentor_id,
+        conversations.c.mentee_id,
+        conversations.c.last_seq,
+        conversations.c.last_message_id,
+        conversations.c.mentor_read_seq,
+        conversations.c.mentee_read_seq,
+        conversations.c.mentor_unread,
+        conversations.c.mentee_unread,
+        conversations.c.updated_at,
+    )
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(conversations.c.id)
+)
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+_INSERT_MESSAGES = messages.insert()
+_INSERT_NOTIFICATIONS = notifications.insert()
+
+
 class MessageStore:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -135,16 +181,16 @@ class MessageStore:
         """`limit` messages oldest-first: the newest ones (before a cursor), or those after one."""
 
         def work(conn: Connection) -> MessagePage:
-            query = select(*_MESSAGE_COLUMNS).where(messages.c.conversation_id == conversation_id)
+            params: dict[str, Any] = {"conversation_id": conversation_id, "limit": limit + 1}
             if after is not None:
-                seq = _cursor_seq(conn, conversation_id, after)
-                query = query.where(messages.c.seq > seq).order_by(messages.c.seq)
+                params["seq"] = _cursor_seq(conn, conversation_id, after)
+                query = _AFTER_SEQ
+            elif before is not None:
+                params["seq"] = _cursor_seq(conn, conversation_id, before)
+                query = _BEFORE_SEQ
             else:
-                if before is not None:
-                    seq = _cursor_seq(conn, conversation_id, before)
-                    query = query.where(messages.c.seq < seq)
-                query = query.order_by(messages.c.seq.desc())
-            rows = conn.execute(query.limit(limit + 1)).all()
+                query = _NEWEST
+            rows = conn.execute(query, params).all()
             found = [_record(row) for row in rows[:limit]]
             if after is None:
                 found.reverse()
@@ -157,10 +203,7 @@ class MessageStore:
 
         def work(conn: Connection) -> MessagePage:
             rows = conn.execute(
-                select(*_MESSAGE_COLUMNS)
-                .where(messages.c.conversation_id == conversation_id, messages.c.seq > seq)
-                .order_by(messages.c.seq)
-                .limit(limit + 1)
+                _AFTER_SEQ, {"conversation_id": conversation_id, "seq": seq, "limit": limit + 1}
             ).all()
             return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
 
@@ -268,9 +311,9 @@ class MessageStore:
                 )
             results.append(SendResult(record, created=True))
         if new_rows:
-            conn.execute(messages.insert(), new_rows)
+            conn.execute(_INSERT_MESSAGES, new_rows)
         if outbox:
-            conn.execute(notifications.insert(), outbox)
+            conn.execute(_INSERT_NOTIFICATIONS, outbox)
         changed = [
             self._state_params(conversation_id, state)
             for conversation_id, state in states.items()
@@ -297,27 +340,10 @@ class MessageStore:
         self, conn: Connection, operations: list[Operation]
     ) -> dict[str, _ConversationState]:
         ids = sorted({op.participants.conversation_id for op in operations})
-        query = (
-            select(
-                conversations.c.id,
-                conversations.c.mentor_id,
-                conversations.c.mentee_id,
-                conversations.c.last_seq,
-                conversations.c.last_message_id,
-                conversations.c.mentor_read_seq,
-                conversations.c.mentee_read_seq,
-                conversations.c.mentor_unread,
-                conversations.c.mentee_unread,
-                conversations.c.updated_at,
-            )
-            .where(conversations.c.id.in_(ids))
-            .order_by(conversations.c.id)
-        )
-        if self._db.dialect == "postgresql":
-            # Row locks, taken in id order so that two processes never deadlock.
-            query = query.with_for_update()
+        # Row locks on PostgreSQL, taken in id order so that two processes never deadlock.
+        query = _LOCK_FOR_UPDATE if self._db.dialect == "postgresql" else _LOCK
         states: dict[str, _ConversationState] = {}
-        for row in conn.execute(query):
+        for row in conn.execute(query, {"ids": ids}):
             mentor_id, mentee_id = row[1], row[2]
             states[row[0]] = _ConversationState(
                 mentor_id=mentor_id,
@@ -342,10 +368,8 @@ class MessageStore:
             return {}
         conversation_ids = {op.participants.conversation_id for op in operations}
         rows = conn.execute(
-            select(*_MESSAGE_COLUMNS).where(
-                messages.c.client_message_id.in_(client_ids),
-                messages.c.conversation_id.in_(conversation_ids),
-            )
+            _BY_CLIENT_IDS,
+            {"client_ids": sorted(client_ids), "conversation_ids": sorted(conversation_ids)},
         )
         found: dict[tuple[str, str, str | None], MessageRecord] = {}
         for row in rows:
@@ -355,11 +379,7 @@ class MessageStore:
 
 
 def _cursor_seq(conn: Connection, conversation_id: str, cursor: str) -> int:
-    seq = conn.scalar(
-        select(messages.c.seq).where(
-            messages.c.id == cursor, messages.c.conversation_id == conversation_id
-        )
-    )
+    seq = conn.scalar(_CURSOR_SEQ, {"cursor": cursor, "conversation_id": conversation_id})
     if seq is None:
         raise BadRequest("the cursor names no message of this conversation", code="invalid_cursor")
     return int(seq)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from chatkit.server.db import Database
 from chatkit.server.errors import Conflict, NotFound
@@ -35,6 +35,9 @@ _COLUMNS = (
 
 def _record(row: Any) -> UserRecord:
     return UserRecord(*row)
+
+
+_AUTH_STATE = select(users.c.tokens_valid_after).where(users.c.id == bindparam("user_id"))
 
 
 class UserStore:
@@ -92,9 +95,7 @@ class UserStore:
     async def auth_state(self, user_id: str) -> tuple[bool, datetime | None]:
         """Whether the user exists, and the instant before which their tokens are revoked."""
         row = await self._db.run_read(
-            lambda conn: conn.execute(
-                select(users.c.tokens_valid_after).where(users.c.id == user_id)
-            ).first()
+            lambda conn: conn.execute(_AUTH_STATE, {"user_id": user_id}).first()
         )
         if row is None:
             return False, None
