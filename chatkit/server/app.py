@@ -11,10 +11,9 @@ from aiohttp import web
 from chatkit.config import Settings
 from chatkit.notify import build_worker
 from chatkit.server import jsonutil, migrate
-from chatkit.server.auth import Authenticator, auth_middleware
+from chatkit.server.auth import Authenticator
 from chatkit.server.db import Database
-from chatkit.server.errors import error_middleware
-from chatkit.server.logs import request_id_middleware
+from chatkit.server.edge import edge_middleware
 from chatkit.server.metrics import Metrics
 from chatkit.server.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.publisher import Publisher
@@ -126,12 +125,7 @@ def create_app(
     notifier = build_worker(settings, store.notifications) if settings.notify_worker else None
 
     app = web.Application(
-        middlewares=[
-            request_id_middleware,
-            metrics.middleware(),
-            error_middleware,
-            auth_middleware(authenticator),
-        ],
+        middlewares=[edge_middleware(authenticator, metrics)],
         client_max_size=settings.max_body_bytes,
     )
     app[SERVICES] = Services(

@@ -6,7 +6,6 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from cachetools import TTLCache
 
 from chatkit.server.errors import Forbidden, Unauthorized
@@ -80,25 +79,21 @@ def handshake_token(auth: object, environ: dict[str, object]) -> str | None:
     return None
 
 
-def auth_middleware(authenticator: Authenticator) -> Middleware:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        path = request.path
-        if not path.startswith("/api/") or request.method == "OPTIONS" or path in PUBLIC_PATHS:
-            return await handler(request)
-        admin_area = path.startswith("/api/admin/")
-        try:
-            claims = await authenticator.authenticate(
-                bearer_token(request.headers.get("Authorization")), user_required=not admin_area
-            )
-        except TokenError as error:
-            raise Unauthorized(error.message, code=error.code) from None
-        if admin_area and not claims.is_admin:
-            raise Forbidden("this needs an admin token (role: admin)", code="admin_required")
-        request[CLAIMS] = claims
-        return await handler(request)
-
-    return middleware
+async def authorize(authenticator: Authenticator, request: web.Request) -> None:
+    """Check the bearer token of an /api request and remember the caller; raises 401/403."""
+    path = request.path
+    if request.method == "OPTIONS" or path in PUBLIC_PATHS or not path.startswith("/api/"):
+        return
+    admin_area = path.startswith("/api/admin/")
+    try:
+        claims = await authenticator.authenticate(
+            bearer_token(request.headers.get("Authorization")), user_required=not admin_area
+        )
+    except TokenError as error:
+        raise Unauthorized(error.message, code=error.code) from None
+    if admin_area and not claims.is_admin:
+        raise Forbidden("this needs an admin token (role: admin)", code="admin_required")
+    request[CLAIMS] = claims
 
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json"})

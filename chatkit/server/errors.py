@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from chatkit.server.jsonutil import json_response
 
@@ -124,33 +123,29 @@ def error_response(error: ChatkitError) -> web.Response:
     return json_response(error.body(), status=error.status, headers=error.headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every failure as the contract's JSON error: never HTML, never a stack trace."""
-    try:
-        return await handler(request)
-    except ChatkitError as error:
-        return error_response(error)
-    except web.HTTPException as exc:
+def render_failure(exc: Exception, request: web.Request) -> web.StreamResponse:
+    """Any failure as the contract's JSON error: never HTML, never a stack trace."""
+    if isinstance(exc, ChatkitError):
+        return error_response(exc)
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc  # a redirect is a response, not a failure
         return error_response(_from_http(exc))
-    except Exception as exc:
-        from chatkit.server.db import is_unavailable
+    from chatkit.server.db import is_unavailable
 
-        if is_unavailable(exc):
-            log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
-            return error_response(
-                Unavailable(
-                    "the database is unavailable right now; nothing was changed, retry",
-                    headers={"Retry-After": "1"},
-                )
+    if is_unavailable(exc):
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        return error_response(
+            Unavailable(
+                "the database is unavailable right now; nothing was changed, retry",
+                headers={"Retry-After": "1"},
             )
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        return json_response(
-            {"error": {"code": "internal_error", "message": "the server failed; it was logged"}},
-            status=500,
         )
+    log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+    return json_response(
+        {"error": {"code": "internal_error", "message": "the server failed; it was logged"}},
+        status=500,
+    )
 
 
 def _from_http(exc: web.HTTPException) -> ChatkitError:

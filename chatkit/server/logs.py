@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
-import time
 import uuid
 from contextvars import ContextVar
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID: ContextVar[str] = ContextVar("chatkit_request_id", default="-")
+# Request ids: unique per process start and counter, without a random draw per request.
+_PROCESS_TAG = uuid.uuid4().hex[:8]
+_SEQUENCE = itertools.count(1)
 REQUEST_ID_HEADER = "X-Request-Id"
 access_log = logging.getLogger("chatkit.access")
 
@@ -51,30 +53,14 @@ def configure(level: str, log_format: str) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _incoming_id(value: str | None) -> str | None:
+def request_id_for(request: web.Request) -> str:
+    """The caller's X-Request-Id when it is a sensible one, else a new id."""
+    value = request.headers.get(REQUEST_ID_HEADER)
     if value and len(value) <= 128 and value.isprintable() and " " not in value:
         return value
-    return None
+    return f"{_PROCESS_TAG}-{next(_SEQUENCE):x}"
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tag everything a request logs with its id (the caller's X-Request-Id, or a new one)."""
-    request_id = _incoming_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
-    token = REQUEST_ID.set(request_id)
-    started = time.perf_counter()
-    try:
-        response = await handler(request)
-        if not response.prepared:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        if access_log.isEnabledFor(logging.DEBUG):
-            access_log.debug(
-                "%s %s %d %.1fms",
-                request.method,
-                request.path,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-            )
-        return response
-    finally:
-        REQUEST_ID.reset(token)
+def log_access(request: web.Request, status: int, seconds: float) -> None:
+    if access_log.isEnabledFor(logging.DEBUG):
+        access_log.debug("%s %s %d %.1fms", request.method, request.path, status, seconds * 1000)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -73,27 +71,10 @@ class Metrics:
             return bytes(generate_latest(combined))
         return bytes(generate_latest(self.registry))
 
-    def middleware(self) -> Middleware:
-        histogram = self.http_duration
-
-        @web.middleware
-        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if not request.path.startswith("/api/"):
-                return await handler(request)
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            finally:
-                resource = request.match_info.route.resource
-                route = resource.canonical if resource is not None else "unmatched"
-                histogram.labels(request.method, route, str(status)).observe(
-                    time.perf_counter() - started
-                )
-
-        return measure
+    def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        self.http_duration.labels(request.method, route, str(status)).observe(seconds)
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
