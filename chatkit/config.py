@@ -79,6 +79,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("jwt_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        # CHATKIT_JWT_SECRET= (set but empty) means "no secret configured", as unset does.
+        return None if value == "" else value
+
     @field_validator("message_rate", "event_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
