@@ -19,7 +19,8 @@ from chatkit.server.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.publisher import Publisher
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime import ChatNamespace
-from chatkit.server.rooms import RedisRoomManager, RoomLinkingManager
+from chatkit.server.redis_rooms import RedisRoomManager
+from chatkit.server.rooms import RoomLinkingManager
 from chatkit.server.routes import admin, conversations, health, notifications, openapi
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.sio import ChatSocketServer

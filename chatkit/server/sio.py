@@ -91,6 +91,9 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     async def stop_manager(self) -> None:
         """Stop the manager's background listener (Redis), if it runs one."""
         await cancel_and_wait(getattr(self.manager, "thread", None))
+        close = getattr(self.manager, "close", None)
+        if close is not None:
+            await close()
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)
