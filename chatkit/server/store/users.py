@@ -130,33 +130,19 @@ class UserStore:
         )
 
     async def set_notify_email(self, *, user_id: str, enabled: bool) -> None:
-        changed = await self._db.run_write(
-            lambda conn: (
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(notify_email=enabled, updated_at=utcnow())
-                ).rowcount
-            )
-        )
-        if changed == 0:
-            raise NotFound(f"no user {user_id}", code="user_not_found")
+        await self._change(user_id, notify_email=enabled)
 
     async def revoke_tokens(self, *, user_id: str, before: datetime | None = None) -> datetime:
         """Refuse every token of the user issued before `before` (default: now)."""
         instant = before or utcnow()
-        changed = await self._db.run_write(
-            lambda conn: (
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(tokens_valid_after=instant, updated_at=utcnow())
-                ).rowcount
-            )
-        )
-        if changed == 0:
-            raise NotFound(f"no user {user_id}", code="user_not_found")
+        await self._change(user_id, tokens_valid_after=instant)
         return instant
+
+    async def _change(self, user_id: str, **values: Any) -> None:
+        """Update some columns of one user; 404 when there is no such user."""
+        statement = update(users).where(users.c.id == user_id).values(updated_at=utcnow(), **values)
+        if await self._db.run_write(lambda conn: conn.execute(statement).rowcount) == 0:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
 
     async def delete(self, *, user_id: str) -> None:
         """Delete a user who takes part in no session (the platform removes sessions first)."""
