@@ -277,7 +277,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _on_typing(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
         typing = _payload(TypingIn, payload)
         participants = await self._participants(state, typing.conversation_id)
-        if typing.is_typing and self._publisher.busy:
+        if typing.is_typing and (self._publisher.busy or self._writer.busy):
             return OK  # under load, typing indicators are the first thing to go
         self._typing.update(participants.conversation_id, state.user_id, sid, typing.is_typing)
         return OK

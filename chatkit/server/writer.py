@@ -63,6 +63,11 @@ class MessageWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def busy(self) -> bool:
+        """More writes waiting than a few batches hold: the server is behind."""
+        return self._queue.qsize() > 4 * self._max_batch
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="chatkit-writer")
