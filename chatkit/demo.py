@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chatkit.server.store import Store
-from chatkit.server.store.messages import NewMessage
+from chatkit.server.data.store import Store
+from chatkit.server.data.store.messages import NewMessage
 from chatkit.timefmt import utcnow
 
 _NAMESPACE = uuid.UUID("6f1d7c1e-2b51-4c8e-9a4e-5c1b8f0d2a77")

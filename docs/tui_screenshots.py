@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatkit import demo  # noqa: E402
 from chatkit.server import migrate  # noqa: E402
-from chatkit.server.db import Database  # noqa: E402
-from chatkit.server.store import Store  # noqa: E402
+from chatkit.server.data.database import Database  # noqa: E402
+from chatkit.server.data.store import Store  # noqa: E402
 from chatkit.tui import ChatApp, TuiOptions, make_app  # noqa: E402
 from chatkit.tui.screens.conversation import ConversationScreen  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from chatkit import demo
 from chatkit.cli import app
 from chatkit.config import Settings, signing_secret
-from chatkit.server import migrate
+from chatkit.server.data import migrate
 
 runner = CliRunner()
 

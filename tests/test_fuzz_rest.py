@@ -30,8 +30,8 @@ from schemathesis.checks import (
 )
 
 from chatkit.config import Settings, signing_secret
-from chatkit.notify.unsubscribe import unsubscribe_token
-from chatkit.server.openapi import document
+from chatkit.server.http.openapi import document
+from chatkit.server.notify.unsubscribe import unsubscribe_token
 from tests.support import backends
 from tests.support.api import Api
 from tests.support.contract import contract

@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from chatkit.cli import app as cli
 from chatkit.config import Settings
-from chatkit.notify import build_worker
-from chatkit.server.db import Database
-from chatkit.server.store.notifications import NotificationRecord, NotificationStore
+from chatkit.server.data.database import Database
+from chatkit.server.data.store.notifications import NotificationRecord, NotificationStore
+from chatkit.server.notify import build_worker
 from chatkit.timefmt import utcnow
 from tests.conftest import make_settings
 from tests.support.api import Api, Pair

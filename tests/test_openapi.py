@@ -13,8 +13,8 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from chatkit.config import signing_secret
-from chatkit.notify.unsubscribe import UNSUBSCRIBE_PATH, unsubscribe_token
-from chatkit.server.openapi import document
+from chatkit.server.http.openapi import document
+from chatkit.server.notify.unsubscribe import UNSUBSCRIBE_PATH, unsubscribe_token
 from chatkit.tokens import TokenVerifier
 from tests.support.api import Api, Reply
 from tests.support.contract import ContractViolation, contract

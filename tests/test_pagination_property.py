@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatkit.server.db import Database
-from chatkit.server.store import Store
-from chatkit.server.store.messages import NewMessage
+from chatkit.server.data.database import Database
+from chatkit.server.data.store import Store
+from chatkit.server.data.store.messages import NewMessage
 from chatkit.timefmt import utcnow
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from chatkit.config import Settings
-from chatkit.server.db import Database
-from chatkit.server.models import notifications_table
+from chatkit.server.data.database import Database
+from chatkit.server.data.models import notifications_table
 from tests.support.api import Api
 from tests.support.processes import (
     RedisServer,

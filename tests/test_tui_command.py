@@ -87,8 +87,8 @@ def test_no_token_offers_the_demo_users(live_server: RunningServer) -> None:
 
 
 def _seed_demo(server: RunningServer) -> None:
-    from chatkit.server.db import Database
-    from chatkit.server.store import Store
+    from chatkit.server.data.database import Database
+    from chatkit.server.data.store import Store
 
     async def seed() -> None:
         database = Database(server.settings.database_url)

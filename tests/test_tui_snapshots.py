@@ -17,8 +17,8 @@ from textual.pilot import Pilot
 
 from chatkit import demo
 from chatkit.config import Settings
-from chatkit.server.db import Database
-from chatkit.server.store import Store
+from chatkit.server.data.database import Database
+from chatkit.server.data.store import Store
 from chatkit.tui import ChatApp, TuiOptions, UserChoice, make_app
 from chatkit.tui.screens.conversation import ConversationScreen
 from tests.support.server import RunningServer

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chatkit.notify.unsubscribe import UNSUBSCRIBE_PATH, verify_unsubscribe_token
+from chatkit.server.notify.unsubscribe import UNSUBSCRIBE_PATH, verify_unsubscribe_token
 from tests.support.api import Api
 
 SECRET = "unsubscribe-secret-0123456789"

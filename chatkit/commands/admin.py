@@ -19,11 +19,11 @@ from chatkit.commands.common import (
     with_store,
 )
 from chatkit.ids import new_id, parse_uuid
-from chatkit.server.store.records import SESSION_STATUSES, SessionRecord, UserRecord
+from chatkit.server.data.store.records import SESSION_STATUSES, SessionRecord, UserRecord
 from chatkit.timefmt import iso, parse_instant, utcnow
 
 if TYPE_CHECKING:
-    from chatkit.server.store import Store
+    from chatkit.server.data.store import Store
 
 users_app = typer.Typer(help="Add, list and change users.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Add and list mentoring sessions.", no_args_is_help=True)
@@ -50,7 +50,7 @@ def users_add(
     config: ConfigOption = None,
 ) -> None:
     """Create (or update, with --id) a user and print its id."""
-    from chatkit.server.schemas import UserIn, validate
+    from chatkit.server.wire.schemas import UserIn, validate
 
     settings = settings_or_exit(config)
     uid = _uuid_or_exit(user_id, "--id")
@@ -83,7 +83,7 @@ def users_list(
 
     records = with_store(settings, work)
     if as_json:
-        from chatkit.server import render
+        from chatkit.server.wire import render
 
         print_json([render.user(record) for record in records])
         return
@@ -217,7 +217,7 @@ def sessions_list(
 
     records, names = with_store(settings, work)
     if as_json:
-        from chatkit.server import render
+        from chatkit.server.wire import render
 
         print_json([render.session(record) for record in records])
         return
@@ -243,8 +243,8 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Apply every pending migration (chatkit serve also does this on start)."""
     import asyncio
 
-    from chatkit.server import migrate
-    from chatkit.server.db import Database
+    from chatkit.server.data import migrate
+    from chatkit.server.data.database import Database
 
     settings = settings_or_exit(config)
 
@@ -270,8 +270,8 @@ def db_current(config: ConfigOption = None) -> None:
     """Show the database's schema revision and the newest one this chatkit knows."""
     import asyncio
 
-    from chatkit.server import migrate
-    from chatkit.server.db import Database
+    from chatkit.server.data import migrate
+    from chatkit.server.data.database import Database
 
     settings = settings_or_exit(config)
 

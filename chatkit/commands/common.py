@@ -18,7 +18,7 @@ from chatkit.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     # The server's modules are imported when a command needs them, not for every `chatkit`
     # invocation: a bot calling `chatkit send` should not pay for SQLAlchemy.
-    from chatkit.server.store import Store
+    from chatkit.server.data.store import Store
 
 T = TypeVar("T")
 
@@ -78,9 +78,9 @@ def friendly_errors() -> Iterator[None]:
 
 def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     """Run `work` against the configured database, migrated to the latest schema first."""
-    from chatkit.server import migrate
-    from chatkit.server.db import Database
-    from chatkit.server.store import Store
+    from chatkit.server.data import migrate
+    from chatkit.server.data.database import Database
+    from chatkit.server.data.store import Store
 
     async def _main() -> T:
         database = Database(settings.database_url)

@@ -11,7 +11,7 @@ from chatkit.config import ConfigError
 from chatkit.tokens import mint, parse_ttl
 
 if TYPE_CHECKING:
-    from chatkit.server.store import Store
+    from chatkit.server.data.store import Store
 
 
 def demo(

@@ -18,12 +18,12 @@ from chatkit.commands.common import (
     with_store,
 )
 from chatkit.ids import parse_uuid
-from chatkit.server.store.records import NOTIFICATION_STATUSES as STATUSES
-from chatkit.server.store.records import NotificationRecord
+from chatkit.server.data.store.records import NOTIFICATION_STATUSES as STATUSES
+from chatkit.server.data.store.records import NotificationRecord
 from chatkit.timefmt import utcnow
 
 if TYPE_CHECKING:
-    from chatkit.server.store import Store
+    from chatkit.server.data.store import Store
 
 notify_app = typer.Typer(help="Offline-recipient email notifications.", no_args_is_help=True)
 
@@ -114,11 +114,11 @@ def notify_run(
 ) -> None:
     """Run the delivery worker alone (set notify worker = false on the servers then)."""
     settings = settings_or_exit(config, log_level=log_level)
-    from chatkit.notify import build_worker
-    from chatkit.server import migrate
-    from chatkit.server.db import Database
+    from chatkit.server.data import migrate
+    from chatkit.server.data.database import Database
+    from chatkit.server.data.store.notifications import NotificationStore
+    from chatkit.server.notify import build_worker
     from chatkit.server.runner import configure_logging
-    from chatkit.server.store.notifications import NotificationStore
 
     configure_logging(settings)
 

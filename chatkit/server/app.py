@@ -9,23 +9,24 @@ import aiohttp_cors
 from aiohttp import web
 
 from chatkit.config import Settings
-from chatkit.notify import build_worker
-from chatkit.server import jsonutil, migrate
-from chatkit.server.auth import Authenticator
-from chatkit.server.db import Database
-from chatkit.server.edge import edge_middleware
+from chatkit.server.data import migrate
+from chatkit.server.data.database import Database
+from chatkit.server.data.store import Store
+from chatkit.server.data.writer import MessageWriter
+from chatkit.server.http.auth import Authenticator
+from chatkit.server.http.edge import edge_middleware
+from chatkit.server.http.routes import admin, conversations, health, notifications, openapi
 from chatkit.server.metrics import Metrics
-from chatkit.server.presence import LocalPresence, Presence, RedisPresence
-from chatkit.server.publisher import Publisher
+from chatkit.server.notify import build_worker
 from chatkit.server.ratelimit import RateLimits
-from chatkit.server.realtime import ChatNamespace
-from chatkit.server.redis_rooms import RedisRoomManager
-from chatkit.server.rooms import RoomLinkingManager
-from chatkit.server.routes import admin, conversations, health, notifications, openapi
+from chatkit.server.realtime.namespace import ChatNamespace
+from chatkit.server.realtime.presence import LocalPresence, Presence, RedisPresence
+from chatkit.server.realtime.publisher import Publisher
+from chatkit.server.realtime.redis_manager import RedisRoomManager
+from chatkit.server.realtime.rooms import RoomLinkingManager
+from chatkit.server.realtime.socket_server import ChatSocketServer
 from chatkit.server.services import SERVICES, Services
-from chatkit.server.sio import ChatSocketServer
-from chatkit.server.store import Store
-from chatkit.server.writer import MessageWriter
+from chatkit.server.wire import jsonutil
 from chatkit.tokens import TokenVerifier
 
 log = logging.getLogger("chatkit.server")

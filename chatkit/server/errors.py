@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chatkit.server.jsonutil import json_response
+from chatkit.server.wire.jsonutil import json_response
 
 log = logging.getLogger("chatkit.server")
 
@@ -131,7 +131,7 @@ def render_failure(exc: Exception, request: web.Request) -> web.StreamResponse:
         if exc.status < 400:
             raise exc  # a redirect is a response, not a failure
         return error_response(_from_http(exc))
-    from chatkit.server.db import is_unavailable
+    from chatkit.server.data.database import is_unavailable
 
     if is_unavailable(exc):
         log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)

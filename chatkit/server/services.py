@@ -9,15 +9,15 @@ import socketio
 from aiohttp import web
 
 from chatkit.config import Settings
-from chatkit.server.auth import Authenticator
-from chatkit.server.db import Database
+from chatkit.server.data.database import Database
+from chatkit.server.data.store import Store
+from chatkit.server.data.writer import MessageWriter
+from chatkit.server.http.auth import Authenticator
 from chatkit.server.metrics import Metrics
-from chatkit.server.presence import Presence
-from chatkit.server.publisher import Publisher
 from chatkit.server.ratelimit import RateLimits
-from chatkit.server.realtime import ChatNamespace
-from chatkit.server.store import Store
-from chatkit.server.writer import MessageWriter
+from chatkit.server.realtime.namespace import ChatNamespace
+from chatkit.server.realtime.presence import Presence
+from chatkit.server.realtime.publisher import Publisher
 
 
 @dataclass(slots=True)

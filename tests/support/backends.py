@@ -9,8 +9,8 @@ import uuid
 import asyncpg
 import pytest
 
-from chatkit.server import migrate
-from chatkit.server.db import Database
+from chatkit.server.data import migrate
+from chatkit.server.data.database import Database
 
 TEST_ENVIRONMENT = frozenset(
     {"CHATKIT_TEST_BACKENDS", "CHATKIT_TEST_POSTGRES", "CHATKIT_TEST_REDIS"}

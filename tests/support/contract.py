@@ -19,7 +19,7 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from chatkit.server.openapi import document
+from chatkit.server.http.openapi import document
 
 BASE_URI = "urn:chatkit:openapi"
 JSON = "application/json"

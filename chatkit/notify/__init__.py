@@ -1,9 +1,0 @@
-"""Offline-recipient email notifications: the delivery worker, the mailers and the email.
-
-The outbox rows are written by the message writer (chatkit.server.writer) and queried in
-chatkit.server.store.notifications; this package turns them into emails.
-"""
-
-from chatkit.notify.worker import NotifyWorker, build_worker
-
-__all__ = ["NotifyWorker", "build_worker"]

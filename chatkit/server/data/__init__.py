@@ -1,0 +1,1 @@
+"""The database: engine, schema and migrations, one store module per concern, the writer."""

@@ -1,0 +1,385 @@
+"""Queries about messages: history pages, and the batched writes of sends and read receipts.
+
+Writes come in batches (see chatkit.server.data.writer): one transaction locks the conversations it
+touches, numbers the new messages, inserts them with one executemany, updates read state and
+queues email notifications. Everything a batch does commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, select, update
+
+from chatkit.ids import id_after, new_id
+from chatkit.server.data.database import Database
+from chatkit.server.data.models import (
+    conversations_table as conversations,
+)
+from chatkit.server.data.models import (
+    messages_table as messages,
+)
+from chatkit.server.data.models import (
+    notifications_table as notifications,
+)
+from chatkit.server.data.store.records import MessagePage, MessageRecord, Participants
+from chatkit.server.errors import BadRequest
+
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.conversation_id,
+    messages.c.seq,
+    messages.c.sender_id,
+    messages.c.content,
+    messages.c.content_type,
+    messages.c.attachments,
+    messages.c.client_message_id,
+    messages.c.created_at,
+)
+
+
+def _record(row: Any) -> MessageRecord:
+    return MessageRecord(
+        id=row[0],
+        conversation_id=row[1],
+        seq=row[2],
+        sender_id=row[3],
+        content=row[4],
+        content_type=row[5],
+        attachments=orjson.loads(row[6]) if row[6] not in ("[]", "", None) else [],
+        client_message_id=row[7],
+        created_at=row[8],
+    )
+
+
+@dataclass(slots=True)
+class NewMessage:
+    """A message to store. `attachments` are wire-shaped dicts without ids yet."""
+
+    participants: Participants
+    sender_id: str
+    content: str
+    content_type: str
+    attachments: list[dict[str, Any]]
+    client_message_id: str | None
+    # Set by the writer just before the batch: queue an email for the offline recipient.
+    notify_recipient: bool = False
+
+
+@dataclass(slots=True)
+class MarkRead:
+    participants: Participants
+    reader_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: MessageRecord
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    conversation_id: str
+    reader_id: str
+    count: int
+    read_seq: int
+
+
+Operation = NewMessage | MarkRead
+Result = SendResult | ReadResult
+
+
+@dataclass(slots=True)
+class _ConversationState:
+    mentor_id: str
+    mentee_id: str
+    last_seq: int
+    last_message_id: str | None
+    read_seq: dict[str, int]
+    unread: dict[str, int]
+    updated_at: datetime
+    touched: bool = False
+
+
+_UPDATE_CONVERSATION = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("b_id"))
+    .values(
+        last_seq=bindparam("b_last_seq"),
+        last_message_id=bindparam("b_last_message_id"),
+        updated_at=bindparam("b_updated_at"),
+        mentor_read_seq=bindparam("b_mentor_read_seq"),
+        mentee_read_seq=bindparam("b_mentee_read_seq"),
+        mentor_unread=bindparam("b_mentor_unread"),
+        mentee_unread=bindparam("b_mentee_unread"),
+    )
+)
+
+
+# Statements built once: building a SELECT costs more than running it on SQLite.
+_IN_CONVERSATION = messages.c.conversation_id == bindparam("conversation_id")
+_NEWEST = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION)
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_BEFORE_SEQ = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION, messages.c.seq < bindparam("seq"))
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_AFTER_SEQ = (
+    select(*_MESSAGE_COLUMNS)
+    .where(_IN_CONVERSATION, messages.c.seq > bindparam("seq"))
+    .order_by(messages.c.seq)
+    .limit(bindparam("limit"))
+)
+_CURSOR_SEQ = select(messages.c.seq).where(messages.c.id == bindparam("cursor"), _IN_CONVERSATION)
+_BY_CLIENT_IDS = select(*_MESSAGE_COLUMNS).where(
+    messages.c.client_message_id.in_(bindparam("client_ids", expanding=True)),
+    messages.c.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+)
+_LOCK = (
+    select(
+        conversations.c.id,
+        conversations.c.mentor_id,
+        conversations.c.mentee_id,
+        conversations.c.last_seq,
+        conversations.c.last_message_id,
+        conversations.c.mentor_read_seq,
+        conversations.c.mentee_read_seq,
+        conversations.c.mentor_unread,
+        conversations.c.mentee_unread,
+        conversations.c.updated_at,
+    )
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(conversations.c.id)
+)
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+_INSERT_MESSAGES = messages.insert()
+_INSERT_NOTIFICATIONS = notifications.insert()
+
+
+class MessageStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def page(
+        self,
+        *,
+        conversation_id: str,
+        limit: int,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> MessagePage:
+        """`limit` messages oldest-first: the newest ones (before a cursor), or those after one."""
+
+        def work(conn: Connection) -> MessagePage:
+            params: dict[str, Any] = {"conversation_id": conversation_id, "limit": limit + 1}
+            if after is not None:
+                params["seq"] = _cursor_seq(conn, conversation_id, after)
+                query = _AFTER_SEQ
+            elif before is not None:
+                params["seq"] = _cursor_seq(conn, conversation_id, before)
+                query = _BEFORE_SEQ
+            else:
+                query = _NEWEST
+            rows = conn.execute(query, params).all()
+            found = [_record(row) for row in rows[:limit]]
+            if after is None:
+                found.reverse()
+            return MessagePage(found, len(rows) > limit)
+
+        return await self._db.run_read(work)
+
+    async def after_seq(self, *, conversation_id: str, seq: int, limit: int) -> MessagePage:
+        """Messages with a seq greater than `seq`, oldest first (resuming after a reconnect)."""
+
+        def work(conn: Connection) -> MessagePage:
+            rows = conn.execute(
+                _AFTER_SEQ, {"conversation_id": conversation_id, "seq": seq, "limit": limit + 1}
+            ).all()
+            return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
+
+        return await self._db.run_read(work)
+
+    async def by_client_id(
+        self, *, conversation_id: str, sender_id: str, client_message_id: str
+    ) -> MessageRecord | None:
+        def work(conn: Connection) -> MessageRecord | None:
+            row = conn.execute(
+                select(*_MESSAGE_COLUMNS).where(
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.sender_id == sender_id,
+                    messages.c.client_message_id == client_message_id,
+                )
+            ).first()
+            return _record(row) if row is not None else None
+
+        return await self._db.run_read(work)
+
+    async def apply(
+        self, operations: list[Operation], *, now: datetime, notify_delay: float
+    ) -> list[Result]:
+        """Apply a batch of writes in one transaction; results come back in the same order."""
+        return await self._db.run_write(
+            lambda conn: self._apply(conn, operations, now, notify_delay)
+        )
+
+    def _apply(
+        self,
+        conn: Connection,
+        operations: list[Operation],
+        now: datetime,
+        notify_delay: float,
+    ) -> list[Result]:
+        states = self._lock_conversations(conn, operations)
+        known = self._existing_client_messages(conn, operations)
+        results: list[Result] = []
+        new_rows: list[dict[str, Any]] = []
+        outbox: list[dict[str, Any]] = []
+        due_at = now + timedelta(seconds=notify_delay)
+        for op in operations:
+            participants = op.participants
+            state = states[participants.conversation_id]
+            if isinstance(op, MarkRead):
+                count = state.unread[op.reader_id]
+                state.unread[op.reader_id] = 0
+                state.read_seq[op.reader_id] = state.last_seq
+                state.touched = state.touched or count > 0
+                results.append(
+                    ReadResult(participants.conversation_id, op.reader_id, count, state.last_seq)
+                )
+                continue
+            key = (participants.conversation_id, op.sender_id, op.client_message_id)
+            if op.client_message_id is not None and key in known:
+                results.append(SendResult(known[key], created=False))
+                continue
+            state.last_seq += 1
+            message_id = id_after(state.last_message_id)
+            state.last_message_id = message_id
+            state.updated_at = now
+            state.touched = True
+            recipient = participants.other(op.sender_id)
+            state.unread[recipient] += 1
+            attachments = [{"id": new_id(), **item} for item in op.attachments]
+            record = MessageRecord(
+                id=message_id,
+                conversation_id=participants.conversation_id,
+                seq=state.last_seq,
+                sender_id=op.sender_id,
+                content=op.content,
+                content_type=op.content_type,
+                attachments=attachments,
+                client_message_id=op.client_message_id,
+                created_at=now,
+            )
+            if op.client_message_id is not None:
+                known[key] = record
+            new_rows.append(
+                {
+                    "id": message_id,
+                    "conversation_id": participants.conversation_id,
+                    "seq": record.seq,
+                    "sender_id": op.sender_id,
+                    "content": op.content,
+                    "content_type": op.content_type,
+                    "attachments": orjson.dumps(attachments).decode() if attachments else "[]",
+                    "client_message_id": op.client_message_id,
+                    "created_at": now,
+                }
+            )
+            if op.notify_recipient:
+                outbox.append(
+                    {
+                        "id": new_id(),
+                        "user_id": recipient,
+                        "conversation_id": participants.conversation_id,
+                        "message_id": message_id,
+                        "status": "pending",
+                        "due_at": due_at,
+                        "attempts": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            results.append(SendResult(record, created=True))
+        if new_rows:
+            conn.execute(_INSERT_MESSAGES, new_rows)
+        if outbox:
+            conn.execute(_INSERT_NOTIFICATIONS, outbox)
+        changed = [
+            self._state_params(conversation_id, state)
+            for conversation_id, state in states.items()
+            if state.touched
+        ]
+        if changed:
+            conn.execute(_UPDATE_CONVERSATION, changed)
+        return results
+
+    @staticmethod
+    def _state_params(conversation_id: str, state: _ConversationState) -> dict[str, Any]:
+        return {
+            "b_id": conversation_id,
+            "b_last_seq": state.last_seq,
+            "b_last_message_id": state.last_message_id,
+            "b_updated_at": state.updated_at,
+            "b_mentor_read_seq": state.read_seq[state.mentor_id],
+            "b_mentee_read_seq": state.read_seq[state.mentee_id],
+            "b_mentor_unread": state.unread[state.mentor_id],
+            "b_mentee_unread": state.unread[state.mentee_id],
+        }
+
+    def _lock_conversations(
+        self, conn: Connection, operations: list[Operation]
+    ) -> dict[str, _ConversationState]:
+        ids = sorted({op.participants.conversation_id for op in operations})
+        # Row locks on PostgreSQL, taken in id order so that two processes never deadlock.
+        query = _LOCK_FOR_UPDATE if self._db.dialect == "postgresql" else _LOCK
+        states: dict[str, _ConversationState] = {}
+        for row in conn.execute(query, {"ids": ids}):
+            mentor_id, mentee_id = row[1], row[2]
+            states[row[0]] = _ConversationState(
+                mentor_id=mentor_id,
+                mentee_id=mentee_id,
+                last_seq=row[3],
+                last_message_id=row[4],
+                read_seq={mentor_id: row[5], mentee_id: row[6]},
+                unread={mentor_id: row[7], mentee_id: row[8]},
+                updated_at=row[9],
+            )
+        return states
+
+    def _existing_client_messages(
+        self, conn: Connection, operations: list[Operation]
+    ) -> dict[tuple[str, str, str | None], MessageRecord]:
+        client_ids = {
+            op.client_message_id
+            for op in operations
+            if isinstance(op, NewMessage) and op.client_message_id is not None
+        }
+        if not client_ids:
+            return {}
+        conversation_ids = {op.participants.conversation_id for op in operations}
+        rows = conn.execute(
+            _BY_CLIENT_IDS,
+            {"client_ids": sorted(client_ids), "conversation_ids": sorted(conversation_ids)},
+        )
+        found: dict[tuple[str, str, str | None], MessageRecord] = {}
+        for row in rows:
+            record = _record(row)
+            found[(record.conversation_id, record.sender_id, record.client_message_id)] = record
+        return found
+
+
+def _cursor_seq(conn: Connection, conversation_id: str, cursor: str) -> int:
+    seq = conn.scalar(_CURSOR_SEQ, {"cursor": cursor, "conversation_id": conversation_id})
+    if seq is None:
+        raise BadRequest("the cursor names no message of this conversation", code="invalid_cursor")
+    return int(seq)

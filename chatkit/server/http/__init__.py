@@ -1,0 +1,1 @@
+"""REST: the edge middleware, authentication, routes and the OpenAPI document."""

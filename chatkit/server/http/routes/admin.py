@@ -1,0 +1,83 @@
+"""/api/admin: how the surrounding platform syncs its users and sessions (admin tokens)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatkit.server.http.routes.params import body, int_param, new_path_id, path_id
+from chatkit.server.services import services
+from chatkit.server.wire import render
+from chatkit.server.wire.jsonutil import json_response
+from chatkit.server.wire.schemas import SessionIn, UserIn
+from chatkit.timefmt import iso
+
+routes = web.RouteTableDef()
+
+
+@routes.put("/api/admin/users/{id}")
+async def put_user(request: web.Request) -> web.Response:
+    user_id = new_path_id(request)
+    payload = await body(request, UserIn)
+    app = services(request)
+    record, created = await app.store.users.upsert(
+        user_id=user_id,
+        full_name=payload.full_name,
+        email=payload.email,
+        avatar_url=payload.avatar_url,
+    )
+    app.authenticator.forget(user_id)
+    return json_response(render.user(record), status=201 if created else 200)
+
+
+@routes.get("/api/admin/users/{id}")
+async def get_user(request: web.Request) -> web.Response:
+    record = await services(request).store.users.require(path_id(request, what="user"))
+    return json_response(render.user(record))
+
+
+@routes.get("/api/admin/users")
+async def list_users(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", default=100, low=1, high=1000)
+    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    records = await services(request).store.users.list(limit=limit, offset=offset)
+    return json_response([render.user(record) for record in records])
+
+
+@routes.put("/api/admin/sessions/{id}")
+async def put_session(request: web.Request) -> web.Response:
+    session_id = new_path_id(request)
+    payload = await body(request, SessionIn)
+    record, created = await services(request).store.sessions.upsert(
+        session_id=session_id,
+        mentor_id=payload.mentor_id,
+        mentee_id=payload.mentee_id,
+        start_at=payload.start_at,
+        status=payload.status,
+    )
+    return json_response(render.session(record), status=201 if created else 200)
+
+
+@routes.get("/api/admin/sessions/{id}")
+async def get_session(request: web.Request) -> web.Response:
+    record = await services(request).store.sessions.require(path_id(request, what="session"))
+    return json_response(render.session(record))
+
+
+@routes.delete("/api/admin/users/{id}")
+async def delete_user(request: web.Request) -> web.Response:
+    """Remove a user who takes part in no session; their live sockets are cut."""
+    user_id = path_id(request, what="user")
+    app = services(request)
+    await app.store.users.delete(user_id=user_id)
+    await app.chat.revoke(user_id, before=None)
+    return web.Response(status=204)
+
+
+@routes.post("/api/admin/users/{id}/revoke-tokens")
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """Refuse every token of the user issued before now, and cut the sockets using one."""
+    user_id = path_id(request, what="user")
+    app = services(request)
+    instant = await app.store.users.revoke_tokens(user_id=user_id)
+    await app.chat.revoke(user_id, before=int(instant.timestamp()))
+    return json_response({"userId": user_id, "tokensValidAfter": iso(instant)})

@@ -1,0 +1,130 @@
+"""/api/conversations: list, get-or-create by session, get, history, send, mark read."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatkit.ids import parse_uuid
+from chatkit.server.data.store.messages import MarkRead, NewMessage
+from chatkit.server.errors import BadRequest, NotFound
+from chatkit.server.http.auth import caller
+from chatkit.server.http.routes.params import body, int_param, path_id
+from chatkit.server.services import services
+from chatkit.server.wire import render
+from chatkit.server.wire.jsonutil import json_response
+from chatkit.server.wire.schemas import MAX_SEQ, SendMessageIn, SessionRef
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/conversations")
+async def list_conversations(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", default=20, low=1, high=100)
+    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    views = await services(request).store.conversations.list_for_user(
+        user_id=caller(request).user_id, limit=limit, offset=offset
+    )
+    return json_response([render.conversation(view) for view in views])
+
+
+@routes.post("/api/conversations/by-session")
+async def open_by_session(request: web.Request) -> web.Response:
+    ref = await body(request, SessionRef)
+    session_id = parse_uuid(ref.session_id)
+    if session_id is None:
+        raise NotFound(f"no session {ref.session_id}", code="session_not_found")
+    app = services(request)
+    view, created = await app.store.conversations.get_or_create_for_session(
+        session_id=session_id, user_id=caller(request).user_id
+    )
+    if created:
+        participants = await app.store.conversations.participants(view.id)
+        assert participants is not None
+        await app.chat.join_participants(participants)
+    return json_response(render.conversation(view), status=201 if created else 200)
+
+
+@routes.get("/api/conversations/{id}")
+async def get_conversation(request: web.Request) -> web.Response:
+    view = await services(request).store.conversations.view(
+        conversation_id=path_id(request, what="conversation"), user_id=caller(request).user_id
+    )
+    return json_response(render.conversation(view))
+
+
+@routes.get("/api/conversations/{id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    app = services(request)
+    participants = await app.store.conversations.require_participant(
+        conversation_id=path_id(request, what="conversation"), user_id=caller(request).user_id
+    )
+    limit = int_param(request, "limit", default=50, low=1, high=100)
+    before = _cursor(request, "before")
+    after = _cursor(request, "after")
+    after_seq = (
+        int_param(request, "afterSeq", default=0, low=0, high=MAX_SEQ)
+        if "afterSeq" in request.query
+        else None
+    )
+    if sum(cursor is not None for cursor in (before, after, after_seq)) > 1:
+        raise BadRequest("use one of before, after and afterSeq", code="invalid_query")
+    if after_seq is not None:
+        page = await app.store.messages.after_seq(
+            conversation_id=participants.conversation_id, seq=after_seq, limit=limit
+        )
+    else:
+        page = await app.store.messages.page(
+            conversation_id=participants.conversation_id, limit=limit, before=before, after=after
+        )
+    messages = [render.message(record) for record in page.messages]
+    forwards = after is not None or after_seq is not None
+    next_cursor = None
+    if page.has_more and messages:
+        # Paging backwards continues from the oldest returned, forwards from the newest.
+        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
+    return json_response(
+        {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
+    )
+
+
+def _cursor(request: web.Request, name: str) -> str | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    cursor = parse_uuid(raw)
+    if cursor is None:
+        raise BadRequest(f"{name} must be a message id", code="invalid_cursor")
+    return cursor
+
+
+@routes.post("/api/conversations/{id}/messages")
+async def send_message(request: web.Request) -> web.Response:
+    app = services(request)
+    sender_id = caller(request).user_id
+    participants = await app.store.conversations.require_participant(
+        conversation_id=path_id(request, what="conversation"), user_id=sender_id
+    )
+    payload = await body(request, SendMessageIn)
+    await app.limits.message(sender_id)
+    result = await app.writer.send(
+        NewMessage(
+            participants=participants,
+            sender_id=sender_id,
+            content=payload.content,
+            content_type=payload.content_type,
+            attachments=[item.wire() for item in payload.attachments],
+            client_message_id=payload.client_message_id,
+        )
+    )
+    return json_response(render.message(result.message), status=201 if result.created else 200)
+
+
+@routes.patch("/api/conversations/{id}/read")
+async def mark_read(request: web.Request) -> web.Response:
+    app = services(request)
+    reader_id = caller(request).user_id
+    participants = await app.store.conversations.require_participant(
+        conversation_id=path_id(request, what="conversation"), user_id=reader_id
+    )
+    result = await app.writer.mark_read(MarkRead(participants, reader_id))
+    return json_response(render.read_receipt(result))

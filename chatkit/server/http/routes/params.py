@@ -1,0 +1,42 @@
+"""Query-string and path parameters, checked the same way everywhere."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatkit.ids import parse_uuid
+from chatkit.server.errors import BadRequest, NotFound
+from chatkit.server.wire.schemas import BodyT, parse_json, validate
+
+
+def int_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number", code="invalid_query") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
+    return value
+
+
+def path_id(request: web.Request, *, what: str = "resource") -> str:
+    """The `{id}` of the path as a canonical UUID; anything else names nothing (404)."""
+    value = parse_uuid(request.match_info["id"])
+    if value is None:
+        raise NotFound(f"no such {what}", code=f"{what}_not_found")
+    return value
+
+
+def new_path_id(request: web.Request) -> str:
+    """The `{id}` of a PUT that may create: it must be a UUID (400 otherwise)."""
+    value = parse_uuid(request.match_info["id"])
+    if value is None:
+        raise BadRequest("the id in the path must be a UUID", code="invalid_id")
+    return value
+
+
+async def body(request: web.Request, model: type[BodyT]) -> BodyT:
+    return validate(model, parse_json(await request.read()))

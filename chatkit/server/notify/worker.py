@@ -1,0 +1,239 @@
+"""The delivery worker: polls the outbox, claims one conversation's due notifications at a
+time, re-checks them, sends one email and records the outcome.
+
+It runs inside `chatkit serve` (create_app's lifecycle) and alone as `chatkit notify run`;
+any number of them may run against one database (claims are exclusive, see
+chatkit.server.data.store.notifications). The hot message path never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chatkit.aiotools import cancel_and_wait
+from chatkit.config import Settings, signing_secret
+from chatkit.ids import new_id
+from chatkit.server.data.store.notifications import Claim, NotificationStore
+from chatkit.server.notify.compose import EmailOptions, compose
+from chatkit.server.notify.mailer import DeliveryError, Mailer, MailSession, make_mailer
+from chatkit.timefmt import utcnow
+
+log = logging.getLogger("chatkit.notify")
+
+MAX_BACKOFF_SECONDS = 3600.0
+# Claims handled in one round before the worker yields (a retry_delay of 0 must not spin).
+MAX_CLAIMS_PER_ROUND = 200
+
+
+@dataclass(slots=True)
+class RoundReport:
+    emails: int = 0
+    dropped: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class NotifyWorker:
+    def __init__(
+        self,
+        store: NotificationStore,
+        mailer: Mailer,
+        options: EmailOptions,
+        *,
+        poll_interval: float,
+        max_attempts: int,
+        retry_delay: float,
+        lease: float,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self.mailer = mailer
+        self._options = options
+        self._poll_interval = poll_interval
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._lease = lease
+        self.owner = owner or _default_owner()
+        self._clock = clock
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self.run(), name="chatkit-notify")
+
+    async def stop(self) -> None:
+        """Finish the email in hand (bounded by the lease), then stop."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self._lease)
+        except TimeoutError:
+            await cancel_and_wait(self._task)
+        self._task = None
+
+    async def run(self) -> None:
+        """Deliver rounds until stopped."""
+        log.info("notify worker %s delivering to %s", self.owner, self.mailer.description)
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # the database may be down for a while; keep trying
+                log.exception("notification round failed; trying again")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> RoundReport:
+        """Deliver everything due now; returns what happened."""
+        report = RoundReport()
+        async with self.mailer.session() as mail:
+            for _ in range(MAX_CLAIMS_PER_ROUND):
+                if self._stopping.is_set():
+                    break
+                claim = await self._store.claim_next(
+                    owner=self.owner, now=self._clock(), lease=self._lease
+                )
+                if claim is None:
+                    break
+                await self._deliver(claim, mail, report)
+        return report
+
+    async def _deliver(self, claim: Claim, mail: MailSession, report: RoundReport) -> None:
+        store = self._store
+        delivery = await store.delivery(claim)
+        if delivery is None:
+            report.dropped += await store.mark_dropped(
+                claim,
+                list(claim.notification_ids),
+                reason="the recipient or the conversation no longer exists",
+                now=self._clock(),
+            )
+            return
+        if delivery.orphans:
+            report.dropped += await store.mark_dropped(
+                claim, delivery.orphans, reason="the message no longer exists", now=self._clock()
+            )
+        if not delivery.recipient.notify_email:
+            report.dropped += await store.mark_dropped(
+                claim,
+                [item.notification_id for item in delivery.messages],
+                reason="the recipient turned email notifications off",
+                now=self._clock(),
+            )
+            return
+        read = [item for item in delivery.messages if item.message.seq <= delivery.read_seq]
+        unread = [item for item in delivery.messages if item.message.seq > delivery.read_seq]
+        if read:
+            report.dropped += await store.mark_dropped(
+                claim,
+                [item.notification_id for item in read],
+                reason="read before the email was due",
+                now=self._clock(),
+            )
+        if not unread:
+            return
+        ids = [item.notification_id for item in unread]
+        if not await store.still_claimed(claim, now=self._clock()):
+            # Our lease ran out (a stalled process): another worker owns these rows now.
+            log.warning("claim %s expired before sending; leaving it to its new owner", claim.id)
+            return
+        to = delivery.recipient.email
+        try:
+            email = compose(delivery, unread, self._options)
+            where = await mail.send(email, key=claim.id)
+        except DeliveryError as exc:
+            await self._failed(claim, ids, exc, to, report)
+            return
+        except Exception as exc:  # e.g. the secret file cannot be written: keep it, retry
+            log.exception("composing the notification email to %s failed", to)
+            await self._failed(claim, ids, DeliveryError(f"cannot compose: {exc}"), to, report)
+            return
+        await self._record_sent(claim, ids)
+        report.emails += 1
+        log.info(
+            "notified %s of %d message(s) in conversation %s: %s",
+            to,
+            len(ids),
+            claim.conversation_id,
+            where,
+        )
+
+    async def _failed(
+        self, claim: Claim, ids: list[str], exc: DeliveryError, to: str, report: RoundReport
+    ) -> None:
+        attempts = claim.attempts + 1
+        now = self._clock()
+        if exc.permanent or attempts >= self._max_attempts:
+            await self._store.mark_failed(claim, ids, error=str(exc), retry_at=None, now=now)
+            report.failed += len(ids)
+            log.error(
+                "notification to %s failed for good after %d attempt(s): %s", to, attempts, exc
+            )
+            return
+        wait = self.backoff(attempts)
+        retry_at = now + timedelta(seconds=wait)
+        await self._store.mark_failed(claim, ids, error=str(exc), retry_at=retry_at, now=now)
+        report.retried += len(ids)
+        log.warning(
+            "notification to %s not sent (attempt %d of %d), retrying in %.0fs: %s",
+            to,
+            attempts,
+            self._max_attempts,
+            wait,
+            exc,
+        )
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before attempt `attempts + 1`: retry_delay, doubling, at most an hour."""
+        return float(min(self._retry_delay * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
+
+    async def _record_sent(self, claim: Claim, ids: list[str]) -> None:
+        # The email is out: losing this update would let the lease expire and another worker
+        # send it again, so a brief database hiccup is retried before giving up.
+        for attempt in range(4):
+            try:
+                await self._store.mark_sent(claim, ids, now=self._clock())
+                return
+            except Exception:
+                if attempt == 3:
+                    raise
+                log.warning("recording a sent notification failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"[:100]
+
+
+def build_worker(
+    settings: Settings, store: NotificationStore, *, owner: str | None = None
+) -> NotifyWorker:
+    """A worker configured from settings. Raises ConfigError for a bad smtp_url."""
+    return NotifyWorker(
+        store,
+        make_mailer(settings),
+        EmailOptions(
+            mail_from=settings.mail_from,
+            base_url=settings.base_url,
+            include_content=settings.notify_include_content,
+            secret=lambda: signing_secret(settings),
+        ),
+        poll_interval=settings.notify_poll_interval,
+        max_attempts=settings.notify_max_attempts,
+        retry_delay=settings.notify_retry_delay,
+        # Long enough for one email's SMTP conversation, short enough that a crashed worker's
+        # claim is picked up again within minutes.
+        lease=4 * settings.smtp_timeout + 60,
+        owner=owner,
+    )

@@ -1,0 +1,1 @@
+"""Socket.IO: the /chat namespace, the socket server, rooms across processes, presence, typing."""

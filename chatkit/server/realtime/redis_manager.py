@@ -1,0 +1,123 @@
+"""Rooms shared by several processes through Redis pub/sub (python-socketio's Redis manager,
+with a sturdier listener and pipelined publishing)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+
+from chatkit.aiotools import cancel_and_wait
+from chatkit.server.realtime.rooms import RoomLinkingManager
+
+# Events sent to Redis in one pipeline at most.
+PUBLISH_BATCH = 500
+
+
+class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type: ignore[misc]
+    """Rooms shared by several processes through Redis pub/sub.
+
+    Differences from the stock manager: the listener never waits more than a couple of
+    seconds before resubscribing after Redis comes back (the stock one backs off to 60 s,
+    a minute during which this process is deaf), reading the subscription never times out
+    (redis-py 8 applies a 5 s socket timeout by default), a health-check PING detects a dead
+    connection, and `listening` says whether the listener is subscribed right now.
+    """
+
+    RETRY_MAX_SECONDS = 2.0
+
+    def __init__(self, url: str, channel: str = "chatkit") -> None:
+        super().__init__(
+            url,
+            channel=channel,
+            redis_options={
+                "socket_timeout": None,
+                "socket_connect_timeout": 5,
+                "health_check_interval": 5,
+            },
+        )
+        self.listening = False
+        self.last_error: str | None = None
+        self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sender: asyncio.Task[None] | None = None
+
+    @property
+    def healthy(self) -> bool:
+        task = getattr(self, "thread", None)
+        return self.listening and task is not None and not task.done()
+
+    async def _publish(self, data: dict[str, Any]) -> None:
+        """Queue a message for the other processes; the sender task pipelines them.
+
+        The stock manager awaits one PUBLISH round trip per emit, in the publisher's path:
+        under load the events of every conversation waited in line for Redis. One queue and
+        one task keep the order and send whatever has accumulated in one pipeline.
+        """
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_forever(), name="chatkit-redis-publish")
+        self._outgoing.put_nowait(data)
+
+    async def _send_forever(self) -> None:
+        module = self._get_redis_module()
+        client = module.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            while True:
+                batch = [await self._outgoing.get()]
+                while not self._outgoing.empty() and len(batch) < PUBLISH_BATCH:
+                    batch.append(self._outgoing.get_nowait())
+                try:
+                    async with client.pipeline(transaction=False) as pipe:
+                        for data in batch:
+                            pipe.publish(self.channel, self.json.dumps(data))
+                        await pipe.execute()
+                except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
+                    self._get_logger().error(
+                        "cannot publish %d events to redis: %s", len(batch), exc
+                    )
+        finally:
+            await _quietly_close(client)
+
+    async def close(self) -> None:
+        await cancel_and_wait(self._sender)
+        self._sender = None
+
+    async def _redis_listen_with_retries(self) -> Any:
+        # The listener has its own connection: the stock code shares one with publishing and
+        # replaces it whenever a publish fails, leaking a client on every retry.
+        retry = 0.1
+        module = self._get_redis_module()
+        while True:
+            client = module.Redis.from_url(self.redis_url, **self.redis_options)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            self.pubsub = pubsub
+            try:
+                await pubsub.subscribe(self.channel)
+                self.listening = True
+                self.last_error = None
+                retry = 0.1
+                async for message in pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                self.listening = False
+                raise
+            except Exception as exc:  # any failure: report, wait a little, resubscribe
+                self.listening = False
+                self.last_error = str(exc) or type(exc).__name__
+                self._get_logger().error(
+                    "redis listener lost its subscription (%s); retrying in %.1fs",
+                    self.last_error,
+                    retry,
+                )
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, self.RETRY_MAX_SECONDS)
+            finally:
+                await _quietly_close(pubsub, client)
+
+
+async def _quietly_close(*resources: Any) -> None:
+    for resource in resources:
+        try:
+            await resource.aclose()
+        except Exception:  # closing a broken connection may fail; nothing left to do
+            pass
