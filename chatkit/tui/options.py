@@ -35,6 +35,8 @@ class TuiOptions:
     data_dir: Path | None = None
     # The contract's limit, in code points once trimmed; longer text is not sent.
     max_length: int = 4000
+    # Messages in other conversations ring the terminal (OSC 777 / OSC 9, and the bell).
+    notify: bool = False
     page_size: int = 50
     typing_timeout: float = 6.0  # the other side's "typing…" clears after this without news
     typing_throttle: float = 3.0  # at most one isTyping=true per this many seconds

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from chatkit.tui.app import ChatApp
 
 
+DRAFT_SAVE_DELAY = 1.0
+
+
 class ConversationScreen(Screen[None]):
     DEFAULT_CSS = """
     ConversationScreen #peer {
@@ -53,6 +56,7 @@ class ConversationScreen(Screen[None]):
         self.history_loaded = asyncio.Event()
         self._typing_sent_at: float | None = None
         self._typing_idle: Timer | None = None
+        self._draft_saver: Timer | None = None
 
     @property
     def chat(self) -> ChatApp:
@@ -276,6 +280,10 @@ class ConversationScreen(Screen[None]):
     def on_text_area_changed(self, event: Composer.Changed) -> None:
         options = self.chat.options
         self.chat.local.set_draft(self.conversation_id, event.text_area.text)
+        # Written a moment after typing stops, so a crash loses at most that moment.
+        if self._draft_saver is not None:
+            self._draft_saver.stop()
+        self._draft_saver = self.set_timer(DRAFT_SAVE_DELAY, self.chat.local.save)
         if not event.text_area.text.strip():
             self._stop_typing()
             return
