@@ -37,6 +37,8 @@ class TuiOptions:
     max_length: int = 4000
     # Messages in other conversations ring the terminal (OSC 777 / OSC 9, and the bell).
     notify: bool = False
+    # The list keeps its order while the reader moves through it, re-sorting after this pause.
+    list_settle: float = 2.0
     page_size: int = 50
     typing_timeout: float = 6.0  # the other side's "typing…" clears after this without news
     typing_throttle: float = 3.0  # at most one isTyping=true per this many seconds

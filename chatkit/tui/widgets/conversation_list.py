@@ -1,8 +1,14 @@
 """The conversation list: the other participant, the session, a preview and an unread badge,
-newest first. Rebuilt in place when anything changes; the highlight follows its conversation."""
+newest first. Rebuilt in place when anything changes; the highlight follows its conversation.
+
+What Enter opens never moves under the reader: while they are moving through the list (a
+cursor key within the last `settle` seconds) rows update in place and keep their order, and
+the list re-sorts only once they pause. Up on the first row and Down on the last stay put.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from datetime import datetime, tzinfo
 
@@ -24,9 +30,39 @@ class ConversationList(OptionList):
     ConversationList > .option-list--option { padding: 0 1; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, settle: float = 2.0) -> None:
         super().__init__(id=id)
         self.conversation_ids: list[str] = []
+        self.settle = settle
+        self._moved_at: float | None = None
+
+    @property
+    def unsettled_for(self) -> float:
+        """Seconds until the reader counts as paused (0 when they are)."""
+        if self._moved_at is None:
+            return 0.0
+        return max(0.0, self._moved_at + self.settle - time.monotonic())
+
+    def _moved(self) -> None:
+        self._moved_at = time.monotonic()
+
+    def action_cursor_down(self) -> None:
+        self._moved()
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._moved()
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self._moved()
+        super().action_page_down()  # type: ignore[no-untyped-call]
+
+    def action_page_up(self) -> None:
+        self._moved()
+        super().action_page_up()  # type: ignore[no-untyped-call]
 
     def show(
         self,
@@ -39,15 +75,29 @@ class ConversationList(OptionList):
     ) -> None:
         highlighted = self.highlighted_id
         ordered = list(conversations)
+        if self.unsettled_for > 0:
+            # Keep the rows where the reader saw them; a new conversation goes at the end.
+            place = {cid: n for n, cid in enumerate(self.conversation_ids)}
+            ordered.sort(key=lambda c: place.get(c.id, len(place)))
         width = max(20, self.size.width - 6) if self.size.width else 60
         options: list[Option | None] = []
         for conversation in ordered:
             prompt = self._prompt(conversation, me, now, tz, conversation.id in typing, width)
             options += [Option(prompt, id=conversation.id), None]  # None: a divider line
+        ids = [c.id for c in ordered]
+        if ids == self.conversation_ids:
+            # Same rows: new content in place, the scroll position and highlight untouched.
+            for conversation_id, option in zip(ids, options[::2], strict=True):
+                assert option is not None
+                self.replace_option_prompt(conversation_id, option.prompt)
+            return
+        scroll_y = self.scroll_y
         self.set_options(options)
-        self.conversation_ids = [c.id for c in ordered]
-        if highlighted in self.conversation_ids:
-            self.highlighted = self.conversation_ids.index(highlighted)
+        self.conversation_ids = ids
+        if highlighted in ids:
+            self.highlighted = ids.index(highlighted)
+            self.scroll_to(y=scroll_y, animate=False, immediate=True)
+            self.scroll_to_highlight()
         elif ordered:
             self.highlighted = 0
 
