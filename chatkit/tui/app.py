@@ -101,7 +101,9 @@ class ChatApp(App[None]):
         self.me = token_subject(token) or ""
         self.me_name = name
         self.api = ApiClient(self.options.url, token)
-        self.realtime = RealtimeClient(self.api, backoff=self.options.backoff)
+        self.realtime = RealtimeClient(
+            self.api, backoff=self.options.backoff, probe_interval=self.options.probe_interval
+        )
         data_dir = self.options.data_dir
         self.local = LocalState(
             state_file(data_dir, self.options.url, self.me) if data_dir is not None else None

@@ -31,6 +31,7 @@ class TuiOptions:
     now: Callable[[], datetime] = utcnow
     tz: tzinfo | None = None
     backoff: Backoff = field(default_factory=Backoff)
+    probe_interval: float = 0.5  # how often to ask whether an unreachable server is back
     # Drafts and unsent messages are kept in a file here; None keeps them for this run only.
     data_dir: Path | None = None
     # The contract's limit, in code points once trimmed; longer text is not sent.
