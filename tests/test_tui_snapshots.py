@@ -109,3 +109,24 @@ def test_pick_user(snap_compare: SnapCompare) -> None:
     choices = [UserChoice(u.name, u.role, u.id, lambda: "unused") for u in demo.USERS]
     app = make_app(TuiOptions(url="http://127.0.0.1:9", choices=choices))
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+@sqlite_only
+def test_composer_near_the_limit(snap_compare: SnapCompare, demo_server: RunningServer) -> None:
+    async def type_long(pilot: Pilot[None]) -> None:
+        await open_linus(pilot)
+        await pilot.press(*"Bring the profiler output and the test")
+        await pilot.pause()
+
+    app = frozen_app(demo_server, max_length=40)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=type_long)
+
+
+@sqlite_only
+def test_search_in_the_history(snap_compare: SnapCompare, demo_server: RunningServer) -> None:
+    async def search(pilot: Pilot[None]) -> None:
+        await open_linus(pilot)
+        await pilot.press("/", *"the")
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(demo_server), terminal_size=(80, 24), run_before=search)

@@ -24,6 +24,9 @@ from chatkit.config import ConfigError
 if TYPE_CHECKING:
     from chatkit.tui import TuiOptions
 
+# As chatkit.tui.terminal.NotifyStyle, spelled out so that --help does not import Textual.
+NOTIFY_STYLES = ("off", "osc9", "osc777", "bell")
+
 
 def tui(
     url: UrlOption = None,
@@ -31,13 +34,13 @@ def tui(
     user: UserOption = None,
     theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
     notify: Annotated[
-        bool,
+        str,
         typer.Option(
-            "--notify",
-            help="Desktop notifications (through the terminal) for messages in other "
-            "conversations.",
+            help="Desktop notifications through the terminal for messages in other "
+            "conversations: off, osc9 (iTerm2, WezTerm, kitty, Windows Terminal), osc777 "
+            "(foot, urxvt, VTE terminals) or bell.",
         ),
-    ] = False,
+    ] = "off",
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -71,7 +74,7 @@ def options_from_flags(
     user: str | None,
     theme: str,
     config: Path | None,
-    notify: bool = False,
+    notify: str = "off",
     data_dir: Path | None = None,
 ) -> TuiOptions:
     """Where to connect and as whom: --token, else --user (minted locally), else the demo
@@ -82,6 +85,8 @@ def options_from_flags(
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
+    if notify not in NOTIFY_STYLES:
+        fail(f"--notify must be one of {', '.join(NOTIFY_STYLES)}, not {notify!r}", code=2)
     if user is not None:
         token = None  # --user wins over a CHATKIT_TOKEN set for the whole shell
     # The local config tells where a server next to us listens, and signs --user tokens.

@@ -37,9 +37,11 @@ from chatkit.client import (
     TypingEvent,
     token_subject,
 )
+from chatkit.tui.format import preview
 from chatkit.tui.local_state import LocalState, Unsent, state_file
 from chatkit.tui.options import TuiOptions
 from chatkit.tui.outbox import Outbox
+from chatkit.tui.terminal import NotifyStyle, Terminal
 
 if TYPE_CHECKING:  # the screens import the app; at runtime they are imported where used
     from chatkit.tui.screens.conversation import ConversationScreen
@@ -83,11 +85,14 @@ class ChatApp(App[None]):
         self.list_failed = False  # the last load of the list failed: retried on reconnect
         self.local = LocalState()
         self.outbox: Outbox | None = None
+        self.terminal = Terminal(self, NotifyStyle(options.notify))
 
     # --- start-up ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.theme = THEMES.get(self.options.theme, self.options.theme)
+        self.terminal.save_title()
+        self.terminal.set_title(self.TITLE)
         if self.options.token is not None:
             self.sign_in(self.options.token)
         else:
@@ -121,6 +126,7 @@ class ChatApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.local.save()
+        self.terminal.restore_title()
         if self.realtime is not None:
             await self.realtime.close()
         if self.api is not None:
@@ -220,6 +226,8 @@ class ChatApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ConversationsScreen):
                 screen.refresh_list()
+        unread = sum(c.unread_count for c in self.conversations.values())
+        self.terminal.set_title(f"{self.TITLE} ({unread} unread)" if unread else self.TITLE)
 
     def open_conversation(self, conversation_id: str) -> None:
         from chatkit.tui.screens.conversation import ConversationScreen
@@ -251,6 +259,8 @@ class ChatApp(App[None]):
         event = message.event
         if isinstance(event, NewMessageEvent):
             await self.message_arrived(event.message)
+            if not event.catch_up:
+                self._notify_elsewhere(event.message)
         elif isinstance(event, TypingEvent):
             if event.user_id != self.me:
                 self.set_typing(event.conversation_id, event.user_id, event.is_typing)
@@ -258,6 +268,13 @@ class ChatApp(App[None]):
             self._read(event)
         elif isinstance(event, ConnectionEvent):
             self._connection_changed(event.status)
+
+    def _notify_elsewhere(self, message: Message) -> None:
+        """A desktop notification (when asked for) for a message the user is not looking at."""
+        if message.sender_id == self.me or message.conversation_id == self.open_conversation_id:
+            return
+        who = self.participant_name(message.conversation_id, message.sender_id)
+        self.terminal.notify(f"{who} · chatkit", preview(message.content, 120))
 
     async def message_arrived(self, message: Message) -> None:
         """A message from the socket (live or catch-up) or the answer to our own send."""
@@ -345,18 +362,8 @@ class ChatApp(App[None]):
 
     # --- sending ----------------------------------------------------------------------------
 
-    def send_message(self, conversation_id: str, text: str) -> Unsent:
-        assert self.outbox is not None
-        entry = self.outbox.write(conversation_id, text)
-        self._deliver(conversation_id, entry)
-        return entry
-
-    def retry_failed(self, conversation_id: str) -> None:
-        assert self.outbox is not None
-        for entry in self.outbox.retry(conversation_id):
-            self._deliver(conversation_id, entry)
-
-    def _deliver(self, conversation_id: str, entry: Unsent) -> None:
+    def deliver(self, conversation_id: str, entry: Unsent) -> None:
+        """Send an outbox entry (new, or retried)."""
         assert self.outbox is not None
         # On the app, not the screen: leaving the screen must not cancel a send in flight.
         self.run_worker(self.outbox.deliver(conversation_id, entry), group="send")

@@ -36,8 +36,9 @@ class TuiOptions:
     data_dir: Path | None = None
     # The contract's limit, in code points once trimmed; longer text is not sent.
     max_length: int = 4000
-    # Messages in other conversations ring the terminal (OSC 777 / OSC 9, and the bell).
-    notify: bool = False
+    # Desktop notifications through the terminal for messages in other conversations:
+    # "off", "osc9", "osc777" or "bell" (see chatkit.tui.terminal.NotifyStyle).
+    notify: str = "off"
     # The list keeps its order while the reader moves through it, re-sorting after this pause.
     list_settle: float = 2.0
     page_size: int = 50

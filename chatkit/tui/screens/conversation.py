@@ -20,6 +20,7 @@ from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.connection_bar import ConnectionBar
 from chatkit.tui.widgets.message_item import Delivery, MessageItem
 from chatkit.tui.widgets.message_log import MessageLog
+from chatkit.tui.widgets.search_bar import SearchBar
 from chatkit.tui.widgets.typing_indicator import TypingIndicator
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ConversationScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "retry", "Retry failed"),
         Binding("ctrl+g", "discard", "Discard failed", show=False),
+        Binding("ctrl+f", "search", "Search", show=False),
         # Priority: the composer (a TextArea) would otherwise take them for its own cursor.
         Binding("pageup", "page_up", "Older", show=False, priority=True),
         Binding("pagedown", "page_down", "Newer", show=False, priority=True),
@@ -57,6 +59,8 @@ class ConversationScreen(Screen[None]):
         self._typing_sent_at: float | None = None
         self._typing_idle: Timer | None = None
         self._draft_saver: Timer | None = None
+        # As it was when opened (opening marks it read): where "New messages" goes.
+        self._unread_left = conversation.unread_count
 
     @property
     def chat(self) -> ChatApp:
@@ -70,8 +74,10 @@ class ConversationScreen(Screen[None]):
             f"{other.full_name} · session {session_line(session.start_at, session.status, chat.now(), chat.options.tz)}",  # noqa: E501
             id="peer",
         )
-        yield MessageLog(id="log")
+        log = MessageLog(id="log")
+        yield log
         yield TypingIndicator(id="typing")
+        yield SearchBar(log, id="search")
         yield Composer(id="composer", max_length=chat.options.max_length)
         yield ConnectionBar()
         yield Footer()
@@ -151,8 +157,30 @@ class ConversationScreen(Screen[None]):
         newest = self.log_view.newest_id
         chat.realtime.track(self.conversation_id, newest)
         self.log_view.scroll_end(animate=False, immediate=True)
+        await self._mark_first_unread(page.messages, show=True)
         self.history_loaded.set()
         self.call_after_refresh(self._fill_viewport)
+
+    async def _mark_first_unread(self, messages: tuple[Message, ...], *, show: bool) -> None:
+        """Pages come newest first; `_unread_left` counts down the unread not yet seen in a
+        page until the page holding the first unread one."""
+        theirs = [m for m in messages if m.sender_id != self.chat.me]
+        left = self._unread_left
+        if not left or not theirs:
+            return
+        if left > len(theirs):
+            self._unread_left -= len(theirs)
+            return
+        self._unread_left = 0
+        divider = await self.log_view.mark_first_unread(theirs[-left].id)
+        if divider is not None and show:
+            self.call_after_refresh(self._show_from, divider)
+
+    def _show_from(self, divider: Static) -> None:
+        # More unread than fit: read them from the first, not from the last.
+        log = self.log_view
+        if divider.region.y < log.region.y:
+            log.scroll_to_widget(divider, top=True, animate=False, immediate=True)
 
     def _fill_viewport(self) -> None:
         # A short first page leaves nothing to scroll, so the top is never "reached".
@@ -190,6 +218,7 @@ class ConversationScreen(Screen[None]):
             self.loading_older = False
         self._infer_read(page.messages)
         await self.log_view.prepend_items([self._item(m) for m in page.messages])
+        await self._mark_first_unread(page.messages, show=False)
         self.has_more = page.has_more
         if not page.has_more:
             await self._mark_beginning()
@@ -227,10 +256,13 @@ class ConversationScreen(Screen[None]):
     async def on_composer_submitted(self, event: Composer.Submitted) -> None:
         chat = self.chat
         self._stop_typing()
-        entry = chat.send_message(self.conversation_id, event.text)
+        assert chat.outbox is not None
+        entry = chat.outbox.write(self.conversation_id, event.text)
         chat.local.set_draft(self.conversation_id, "")
+        # Shown before it is sent, so that its answer always finds it.
         await self.log_view.append_items([self._unsent_item(entry)])
         self.log_view.scroll_end(animate=False)
+        chat.deliver(self.conversation_id, entry)
 
     def show_unsent(self, entry: Unsent) -> None:
         """A message not sent yet changed state (failed, refused, or pending again)."""
@@ -252,7 +284,8 @@ class ConversationScreen(Screen[None]):
     async def action_retry(self) -> None:
         chat = self.chat
         assert chat.outbox is not None
-        chat.retry_failed(self.conversation_id)
+        for entry in chat.outbox.retry(self.conversation_id):
+            chat.deliver(self.conversation_id, entry)
         refused = chat.outbox.take_refused(self.conversation_id)
         if not refused:
             return
@@ -274,6 +307,17 @@ class ConversationScreen(Screen[None]):
             item = self.log_view.pending_item(entry.client_message_id)
             if item is not None:
                 await self.log_view.remove_item(item)
+
+    # --- search -----------------------------------------------------------------------------
+
+    def on_composer_search_requested(self, event: Composer.SearchRequested) -> None:
+        self.action_search()
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()
+
+    def on_search_bar_closed(self, event: SearchBar.Closed) -> None:
+        self.query_one(Composer).focus()
 
     # --- own typing, throttled --------------------------------------------------------------
 
