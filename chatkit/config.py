@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -260,8 +261,18 @@ def _describe(exc: ValidationError, path: Path | None, flag_names: set[str]) -> 
     return f"invalid setting {where}: {message}"
 
 
-def signing_secret(settings: Settings) -> str:
-    """The HS* secret: configured, else read from (or generated once into) secret_file."""
+def signing_secret(
+    settings: Settings,
+    *,
+    generate: bool = True,
+    on_generate: Callable[[Path], None] | None = None,
+) -> str:
+    """The HS* secret: configured, else read from secret_file, else (generate=True only)
+    generated once into secret_file, calling `on_generate` with where it went.
+
+    Whatever mints tokens passes generate=False: a secret it invented would sign tokens that
+    the server, holding another one, refuses.
+    """
     if settings.jwt_secret is not None:
         value = settings.jwt_secret.get_secret_value()
         if len(value) < 16:
@@ -272,6 +283,12 @@ def signing_secret(settings: Settings) -> str:
         value = path.read_text().strip()
         if value:
             return value
+    if not generate:
+        raise ConfigError(
+            "no signing secret found: CHATKIT_JWT_SECRET is not set, no [jwt] secret is "
+            f"configured and {path.absolute()} does not exist; run this where `chatkit serve` "
+            "runs (it creates that file), or pass the server's secret as CHATKIT_JWT_SECRET"
+        )
     value = secrets.token_urlsafe(48)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -283,4 +300,6 @@ def signing_secret(settings: Settings) -> str:
         raise ConfigError(f"cannot write secret_file {path}: {exc.strerror}") from exc
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    if on_generate is not None:
+        on_generate(path.absolute())
     return value

@@ -9,17 +9,19 @@ import typer
 from rich import box
 from rich.table import Table
 
+from chatkit.commands.choices import SessionStatus
 from chatkit.commands.common import (
     ConfigOption,
     console,
     fail,
     friendly_errors,
+    open_database,
     print_json,
     settings_or_exit,
     with_store,
 )
 from chatkit.ids import new_id, parse_uuid
-from chatkit.server.data.store.records import SESSION_STATUSES, SessionRecord, UserRecord
+from chatkit.server.data.store.records import SessionRecord, UserRecord
 from chatkit.timefmt import iso, parse_instant, utcnow
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ def users_add(
             avatar_url=payload.avatar_url,
         )
 
-    record, created = with_store(settings, work)
+    record, created = with_store(settings, work, writes=True)
     console.print(record.id, highlight=False)
 
 
@@ -81,7 +83,7 @@ def users_list(
     async def work(store: Store) -> list[UserRecord]:
         return await store.users.list(limit=limit)
 
-    records = with_store(settings, work)
+    records = with_store(settings, work, writes=False)
     if as_json:
         from chatkit.server.wire import render
 
@@ -106,7 +108,7 @@ def _set_notify_email(user_id: str, enabled: bool, config: ConfigOption) -> None
     async def work(store: Store) -> None:
         await store.users.set_notify_email(user_id=uid, enabled=enabled)
 
-    with_store(settings, work)
+    with_store(settings, work, writes=True)
     state = "on" if enabled else "off"
     console.print(f"notification emails for {uid} are {state}", highlight=False)
 
@@ -141,7 +143,7 @@ def users_revoke_tokens(
     async def work(store: Store) -> datetime:
         return await store.users.revoke_tokens(user_id=uid)
 
-    instant = with_store(settings, work)
+    instant = with_store(settings, work, writes=True)
     console.print(f"tokens of {uid} issued before {iso(instant)} are refused", highlight=False)
 
 
@@ -157,7 +159,7 @@ def users_remove(
     async def work(store: Store) -> None:
         await store.users.delete(user_id=uid)
 
-    with_store(settings, work)
+    with_store(settings, work, writes=True)
     console.print(f"removed user {uid}", highlight=False)
 
 
@@ -169,8 +171,8 @@ def sessions_add(
         str | None, typer.Option(help="ISO-8601 instant (default: now).", show_default=False)
     ] = None,
     status: Annotated[
-        str, typer.Option(help="scheduled, in_progress, completed or cancelled.")
-    ] = "scheduled",
+        SessionStatus, typer.Option(help="The session's status.")
+    ] = SessionStatus.scheduled,
     session_id: Annotated[
         str | None, typer.Option("--id", help="Use this UUID (default: a new one).")
     ] = None,
@@ -181,8 +183,6 @@ def sessions_add(
     sid = _uuid_or_exit(session_id, "--id")
     mentor_id = _uuid_or_exit(mentor, "--mentor")
     mentee_id = _uuid_or_exit(mentee, "--mentee")
-    if status not in SESSION_STATUSES:
-        fail(f"--status must be one of {', '.join(SESSION_STATUSES)}", code=2)
     try:
         starts = parse_instant(start_at) if start_at else utcnow()
     except ValueError:
@@ -190,10 +190,14 @@ def sessions_add(
 
     async def work(store: Store) -> tuple[SessionRecord, bool]:
         return await store.sessions.upsert(
-            session_id=sid, mentor_id=mentor_id, mentee_id=mentee_id, start_at=starts, status=status
+            session_id=sid,
+            mentor_id=mentor_id,
+            mentee_id=mentee_id,
+            start_at=starts,
+            status=status.value,
         )
 
-    record, _created = with_store(settings, work)
+    record, _created = with_store(settings, work, writes=True)
     console.print(record.id, highlight=False)
 
 
@@ -215,7 +219,7 @@ def sessions_list(
         ids = {r.mentor_id for r in records} | {r.mentee_id for r in records}
         return records, await store.users.names(ids)
 
-    records, names = with_store(settings, work)
+    records, names = with_store(settings, work, writes=False)
     if as_json:
         from chatkit.server.wire import render
 
@@ -271,12 +275,11 @@ def db_current(config: ConfigOption = None) -> None:
     import asyncio
 
     from chatkit.server.data import migrate
-    from chatkit.server.data.database import Database
 
     settings = settings_or_exit(config)
 
     async def _main() -> str | None:
-        database = Database(settings.database_url)
+        database = open_database(settings, create=False)
         try:
             return await migrate.current_revision(database)
         finally:
