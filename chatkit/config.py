@@ -76,9 +76,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+        return with_driver(value)
 
     @field_validator("jwt_secret", mode="before")
     @classmethod
@@ -150,6 +148,29 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this server: public_url, else the listening address."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+# The 12-factor spellings of a database URL, and the async driver chatkit adds to each.
+DRIVERS = {
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
+
+
+def with_driver(url: str) -> str:
+    """`url` with chatkit's async driver: postgresql://, postgres:// and sqlite:// URLs get
+    it added; the driver-qualified forms pass unchanged; anything else is refused."""
+    url = url.strip()
+    for plain, qualified in DRIVERS.items():
+        if url.startswith(plain):
+            return qualified + url[len(plain) :]
+    if not url.startswith(tuple(DRIVERS.values())):
+        raise ValueError(
+            "must start with postgresql://, postgres://, sqlite:// (or the driver-qualified "
+            "postgresql+asyncpg://, sqlite+aiosqlite://)"
+        )
+    return url
 
 
 # Where each setting lives in chatkit.toml. Top-level keys with the setting's own name work too.
