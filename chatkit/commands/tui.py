@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chatkit.commands.choices import Theme
 from chatkit.commands.common import ConfigOption, fail
 from chatkit.commands.connection import (
     MintedToken,
@@ -29,13 +30,13 @@ def tui(
     url: UrlOption = None,
     token: TokenOption = None,
     user: UserOption = None,
-    theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
+    theme: Annotated[Theme, typer.Option(help="Colours.")] = Theme.dark,
     config: ConfigOption = None,
 ) -> None:
     """Chat in the terminal. With no --token/--user, pick one of the `chatkit demo` users."""
     from chatkit.tui import make_app
 
-    options = options_from_flags(url=url, token=token, user=user, theme=theme, config=config)
+    options = options_from_flags(url=url, token=token, user=user, theme=theme.value, config=config)
     _preflight(options.url, options.token)
     make_app(options).run()
 
