@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chatkit.commands.choices import Theme
 from chatkit.commands.common import ConfigOption, fail
 from chatkit.commands.connection import (
     MintedToken,
@@ -32,7 +33,7 @@ def tui(
     url: UrlOption = None,
     token: TokenOption = None,
     user: UserOption = None,
-    theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
+    theme: Annotated[Theme, typer.Option(help="Colours.")] = Theme.dark,
     notify: Annotated[
         str,
         typer.Option(
@@ -58,7 +59,7 @@ def tui(
         url=url,
         token=token,
         user=user,
-        theme=theme,
+        theme=theme.value,
         config=config,
         notify=notify,
         data_dir=data_dir,
