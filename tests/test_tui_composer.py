@@ -18,6 +18,7 @@ from tests.support.restartable import restartable_server
 from tests.support.tui import (
     PATIENT,
     back_to_list,
+    list_lines,
     log_items,
     make_room,
     open_conversation,
@@ -41,6 +42,7 @@ async def test_drafts_are_kept_per_conversation_across_esc_and_switching(
         await open_conversation(app, pilot, room.ada_conversation)
         await pilot.press(*"half a thought")
         await back_to_list(app, pilot)
+        in_the_list = next(line for line in list_lines(app) if line.startswith("Ada"))
         await open_conversation(app, pilot, room.bob_conversation)
         bob_before = composer_text(app)
         await pilot.press(*"for Bob")
@@ -56,6 +58,7 @@ async def test_drafts_are_kept_per_conversation_across_esc_and_switching(
         await open_conversation(app, pilot, room.bob_conversation)
         bob_after = composer_text(app)
 
+    assert in_the_list.endswith(" | Draft: half a thought")
     assert (bob_before, ada_after, ada_after_send, bob_after) == (
         "",
         "half a thought",

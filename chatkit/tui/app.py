@@ -372,6 +372,7 @@ class ChatApp(App[None]):
         screen = self._conversation_screen(conversation_id)
         if screen is not None:
             screen.show_unsent(entry)
+        self.refresh_views()  # the list counts what is not sent
 
     async def _unsent_sent(self, conversation_id: str, entry: Unsent, message: Message) -> None:
         screen = self._conversation_screen(conversation_id)

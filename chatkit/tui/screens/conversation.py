@@ -150,7 +150,7 @@ class ConversationScreen(Screen[None]):
             self.notify(str(exc), title="Cannot load messages", severity="error")
             return
         self._infer_read(page.messages)
-        await self.log_view.add_stored([self._item(m) for m in page.messages])
+        await self.log_view.add_stored(self._new_items(page.messages))
         self.has_more = page.has_more
         if not page.has_more:
             await self._mark_beginning()
@@ -228,15 +228,28 @@ class ConversationScreen(Screen[None]):
 
     async def add_message(self, message: Message) -> None:
         """A message from the socket (live or catch-up) or from our own send."""
+        await self.log_view.add_stored(self._new_items((message,)))
+
+    def _new_items(self, messages: tuple[Message, ...]) -> list[MessageItem]:
+        """Items for the messages not shown yet; one of ours still shown as unsent (its
+        answer not in yet, when the history or the socket brings it first) is resolved."""
         log = self.log_view
-        if log.item_for(message.id) is not None:
-            return
-        if message.sender_id == self.chat.me and message.client_message_id:
-            pending = log.pending_item(message.client_message_id)
-            if pending is not None:
+        fresh = []
+        for message in messages:
+            if log.item_for(message.id) is not None:
+                continue
+            pending = (
+                log.pending_item(message.client_message_id)
+                if message.sender_id == self.chat.me and message.client_message_id
+                else None
+            )
+            if pending is not None and message.client_message_id:
+                # Stored after all (an answer lost, or not in yet): nothing left to send.
+                self.chat.local.remove(self.conversation_id, message.client_message_id)
                 self._resolve(pending, message)
-                return
-        await log.add_stored([self._item(message)])
+            else:
+                fresh.append(self._item(message))
+        return fresh
 
     def _resolve(self, item: MessageItem, message: Message) -> None:
         log = self.log_view

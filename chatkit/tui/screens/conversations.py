@@ -56,7 +56,13 @@ class ConversationsScreen(Screen[None]):
         conversations = chat.sorted_conversations()
         listing = self.query_one(ConversationList)
         listing.show(
-            conversations, me=chat.me, now=chat.now(), tz=chat.options.tz, typing=set(chat.typing)
+            conversations,
+            me=chat.me,
+            now=chat.now(),
+            tz=chat.options.tz,
+            typing=set(chat.typing),
+            drafts=chat.local.drafts(),
+            unsent=chat.local.not_sent_counts(),
         )
         wait = listing.unsettled_for
         if wait > 0 and listing.conversation_ids != [c.id for c in conversations]:

@@ -9,7 +9,7 @@ the list re-sorts only once they pause. Up on the first row and Down on the last
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, tzinfo
 
 from rich.text import Text
@@ -72,7 +72,13 @@ class ConversationList(OptionList):
         now: datetime,
         tz: tzinfo | None,
         typing: Collection[str] = (),
+        drafts: Mapping[str, str] | None = None,
+        unsent: Mapping[str, int] | None = None,
     ) -> None:
+        """`drafts`: the composer's text per conversation; `unsent`: how many messages
+        failed or were refused there."""
+        drafts = drafts or {}
+        unsent = unsent or {}
         highlighted = self.highlighted_id
         ordered = list(conversations)
         if self.unsettled_for > 0:
@@ -82,7 +88,16 @@ class ConversationList(OptionList):
         width = max(20, self.size.width - 6) if self.size.width else 60
         options: list[Option | None] = []
         for conversation in ordered:
-            prompt = self._prompt(conversation, me, now, tz, conversation.id in typing, width)
+            prompt = self._prompt(
+                conversation,
+                me,
+                now,
+                tz,
+                width,
+                typing=conversation.id in typing,
+                draft=drafts.get(conversation.id, ""),
+                unsent=unsent.get(conversation.id, 0),
+            )
             options += [Option(prompt, id=conversation.id), None]  # None: a divider line
         ids = [c.id for c in ordered]
         if ids == self.conversation_ids:
@@ -113,8 +128,11 @@ class ConversationList(OptionList):
         me: str,
         now: datetime,
         tz: tzinfo | None,
-        typing: bool,
         width: int,
+        *,
+        typing: bool,
+        draft: str,
+        unsent: int,
     ) -> Text:
         other = conversation.other(me)
         role = "mentee" if other.id == conversation.mentee.id else "mentor"
@@ -124,6 +142,9 @@ class ConversationList(OptionList):
         if conversation.unread_count:
             title.append("  ")
             title.append(f" {conversation.unread_count} new ", style="bold reverse")
+        if unsent:
+            title.append("  ")
+            title.append(f"✗ {unsent} not sent", style="bold")
         session = Text(
             "session "
             + session_line(conversation.session.start_at, conversation.session.status, now, tz),
@@ -131,6 +152,9 @@ class ConversationList(OptionList):
         )
         if typing:
             line = Text("typing…", style="italic")
+        elif draft.strip():
+            line = Text("Draft: ", style="bold italic")
+            line.append(preview(draft, width - 7), style="italic")
         elif conversation.last_message is None:
             line = Text("no messages yet", style="dim italic")
         else:
