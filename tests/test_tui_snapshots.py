@@ -20,6 +20,7 @@ from chatkit.config import Settings
 from chatkit.server.data.database import Database
 from chatkit.server.data.store import Store
 from chatkit.tui import ChatApp, TuiOptions, UserChoice, make_app
+from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.screens.conversation import ConversationScreen
 from tests.support.server import RunningServer
 from tests.support.threaded import threaded_server
@@ -130,3 +131,37 @@ def test_search_in_the_history(snap_compare: SnapCompare, demo_server: RunningSe
         await pilot.pause()
 
     assert snap_compare(frozen_app(demo_server), terminal_size=(80, 24), run_before=search)
+
+
+def _linus_and_maya(app: ChatApp) -> tuple[str, str]:
+    by_name = {c.other(app.me).full_name: c.id for c in app.conversations.values()}
+    return by_name["Linus Park"], by_name["Maya Chen"]
+
+
+@sqlite_only
+def test_unsent_and_drafts(snap_compare: SnapCompare, demo_server: RunningServer) -> None:
+    """The list with a draft and a message not sent; then that conversation with a failed
+    and a refused message."""
+
+    async def with_unsent(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        linus, maya = _linus_and_maya(app)
+        app.local.set_draft(maya, "Could we move Thursday to")
+        app.local.add(linus, Unsent("c1", "Sent while offline", UnsentState.FAILED, "cannot reach"))
+        app.local.add(
+            linus,
+            Unsent("c2", "x" * 60, UnsentState.REFUSED, "content is too long (HTTP 422)"),
+        )
+        app.refresh_views()
+        await pilot.pause()
+
+    async def then_open(pilot: Pilot[None]) -> None:
+        await with_unsent(pilot)
+        await open_linus(pilot)
+        await pilot.press("pagedown", "pagedown", "pagedown")  # the view starts at the unread
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(demo_server), terminal_size=(80, 24), run_before=with_unsent)
+    assert snap_compare(frozen_app(demo_server), terminal_size=(80, 24), run_before=then_open)
