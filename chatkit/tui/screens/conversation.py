@@ -59,6 +59,7 @@ class ConversationScreen(Screen[None]):
         self._typing_sent_at: float | None = None
         self._typing_idle: Timer | None = None
         self._draft_saver: Timer | None = None
+        self._put: str | None = None
         # As it was when opened (opening marks it read): where "New messages" goes.
         self._unread_left = conversation.unread_count
 
@@ -85,10 +86,7 @@ class ConversationScreen(Screen[None]):
     async def on_mount(self) -> None:
         chat = self.chat
         self.query_one(TypingIndicator).who = chat.typing.get(self.conversation_id)
-        composer = self.query_one(Composer)
-        composer.load_text(chat.local.draft(self.conversation_id))
-        composer.move_cursor(composer.document.end)
-        composer.focus()
+        self._put_text(chat.local.draft(self.conversation_id))
         # What is not sent yet shows at once, history or not; stored messages go above it.
         await self.log_view.append_items(
             [self._unsent_item(e) for e in chat.local.unsent(self.conversation_id)]
@@ -309,7 +307,13 @@ class ConversationScreen(Screen[None]):
         # No retry can change a refusal: the text goes back to be edited, before any draft.
         composer = self.query_one(Composer)
         texts = [entry.text for entry in refused] + [composer.text.strip()]
-        composer.load_text("\n\n".join(t for t in texts if t))
+        self._put_text("\n\n".join(t for t in texts if t))
+
+    def _put_text(self, text: str) -> None:
+        """Fill the composer (a draft, a refused message): not typing, so nothing is sent."""
+        composer = self.query_one(Composer)
+        self._put = text
+        composer.load_text(text)
         composer.move_cursor(composer.document.end)
         composer.focus()
 
@@ -337,6 +341,9 @@ class ConversationScreen(Screen[None]):
     def on_text_area_changed(self, event: Composer.Changed) -> None:
         options = self.chat.options
         self.chat.local.set_draft(self.conversation_id, event.text_area.text)
+        if self._put is not None and event.text_area.text == self._put:
+            self._put = None
+            return  # filled in by _put_text, not typed
         # Written a moment after typing stops, so a crash loses at most that moment.
         if self._draft_saver is not None:
             self._draft_saver.stop()
