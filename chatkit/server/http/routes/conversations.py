@@ -76,15 +76,8 @@ async def list_messages(request: web.Request) -> web.Response:
         page = await app.store.messages.page(
             conversation_id=participants.conversation_id, limit=limit, before=before, after=after
         )
-    messages = [render.message(record) for record in page.messages]
     forwards = after is not None or after_seq is not None
-    next_cursor = None
-    if page.has_more and messages:
-        # Paging backwards continues from the oldest returned, forwards from the newest.
-        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
-    return json_response(
-        {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
-    )
+    return json_response(render.message_page(page, forwards=forwards))
 
 
 def _cursor(request: web.Request, name: str) -> str | None:
