@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from chatkit.config import ConfigError
 
@@ -51,7 +54,12 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
+        self._memory_anchor: sqlite3.Connection | None = None
         if self.is_sqlite:
+            url, self._memory_anchor = _shared_memory(url)
+            if self._memory_anchor is not None:
+                # SQLAlchemy picks StaticPool for memory databases; ours is shared by name.
+                options["poolclass"] = AsyncAdaptedQueuePool
             _ensure_sqlite_folder(url)
             options["connect_args"] = {"isolation_level": None, "check_same_thread": False}
             options["pool_size"] = pool_size
@@ -75,6 +83,7 @@ class Database:
             self._sync = create_engine(
                 sync_url,
                 echo=echo,
+                poolclass=QueuePool,
                 pool_size=SQLITE_READER_THREADS + 1,
                 connect_args={"isolation_level": None, "check_same_thread": False},
             )
@@ -117,6 +126,8 @@ class Database:
             self._write_thread.shutdown(wait=True)
             self._read_threads.shutdown(wait=True)
             self._sync.dispose()
+        if self._memory_anchor is not None:
+            self._memory_anchor.close()
 
 
 def _in_transaction(engine: Engine, work: Work[T]) -> T:
@@ -153,6 +164,19 @@ def _is_unavailable_driver_error(exc: BaseException | None) -> bool:
         "InterfaceError",
         "TooManyConnectionsError",
     }
+
+
+def _shared_memory(url: str) -> tuple[str, sqlite3.Connection | None]:
+    """An in-memory SQLite URL (sqlite+aiosqlite://) as one named shared-cache database, so
+    that the async engine (migrations) and the thread pool (queries) see the same tables; the
+    returned connection keeps it alive until dispose(). Other URLs pass unchanged."""
+    parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:"):
+        return url, None
+    name = f"file:chatkit-{uuid.uuid4().hex}?mode=memory&cache=shared"
+    shared = parsed.set(database=name.split("?")[0], query={"mode": "memory", "cache": "shared"})
+    shared = shared.update_query_dict({"uri": "true"})
+    return shared.render_as_string(hide_password=False), sqlite3.connect(name, uri=True)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -155,7 +155,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._per_user.pop(state.user_id, None)
         self._typing.socket_closed(sid)
         self._metrics.connected_sockets.dec()
-        await self._limits.forget(sid)
+        self._limits.forget(sid)
         await self._presence.disconnected(state.user_id, sid)
 
     def _schedule_expiry(self, sid: str, state: SocketState) -> None:
@@ -239,7 +239,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if state is None:
             return error_ack("unauthorized", "this socket is not authenticated")
         try:
-            await self._limits.event(sid)
+            self._limits.event(sid)
             return await handler(sid, state, payload)
         except RateLimited as error:
             return error_ack(error.code, error.message, retryAfter=error.retry_after)

@@ -3,9 +3,11 @@
 A "typing" state is kept per (conversation, user) on the process that holds the typer's
 socket. It ends — and everyone is told `isTyping: false` — when the typer says so, when it is
 not refreshed within `timeout` seconds, when the typer's socket disconnects, or when a message
-from the typer is stored. Repeats of "still typing" are broadcast from a small bucket (a burst
-of REPEAT_BURST, then REPEAT_RATE per second); beyond it they only refresh the expiry, so a
-client that sends one event per keystroke costs two broadcasts a second, not one per key.
+from the typer is stored. A stop is relayed even when this process remembers no start: the
+start may have come through another tab's socket or another process. Repeats of "still
+typing" are broadcast from a small bucket (a burst of REPEAT_BURST, then REPEAT_RATE per
+second); beyond it they only refresh the expiry, so a client that sends one event per
+keystroke costs two broadcasts a second, not one per key.
 """
 
 from __future__ import annotations
@@ -56,8 +58,11 @@ class TypingTracker:
         loop = asyncio.get_running_loop()
         if not is_typing:
             if current is None:
-                return False
-            self._end(key)
+                # The start may have gone through another process or another tab: a stop is
+                # relayed even when this process holds nothing, or an indicator stays stuck.
+                self._broadcast(conversation_id, user_id, False)
+            else:
+                self._end(key)
             return True
         if current is not None:
             current.expiry.cancel()

@@ -3,7 +3,8 @@
 Request bodies reuse the JSON schema of the pydantic models the server validates with;
 response schemas are those of the wire objects' one definition (chatkit.wire), which the
 renderer and the client use too, and the test suite checks every response it sees against them
-(tests/support/contract.py), so the document cannot drift from the server unnoticed. Each operation lists every status it can answer (paths.py).
+(tests/support/contract.py), so the document cannot drift from the server unnoticed. Each
+operation lists every status it can answer (paths.py).
 """
 
 from __future__ import annotations
