@@ -7,7 +7,6 @@ exit with the same status whichever way they went.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -159,15 +158,11 @@ class RemoteAdmin:
         self._token = token
 
     def _run(self, work: Callable[[ApiClient], Awaitable[T]]) -> T:
-        from chatkit.client import ApiClient, ApiError, ClientError
-        from chatkit.commands.connection import explain
-
-        async def main() -> T:
-            async with ApiClient(self._url, self._token) as api:
-                return await work(api)
+        from chatkit.client import ApiError, ClientError
+        from chatkit.commands.connection import explain, with_api
 
         try:
-            return asyncio.run(main())
+            return with_api(self._url, self._token, work)
         except ApiError as exc:
             if exc.status in (0, 401):
                 explain(exc)
