@@ -191,3 +191,13 @@ class TokenVerifier:
             is_admin=payload.get("role") == ADMIN_ROLE,
             raw=payload,
         )
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
