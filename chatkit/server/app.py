@@ -179,5 +179,6 @@ def create_app(
         await sio.close_all_transports()
 
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(metrics.process_refresher)
     app.on_shutdown.append(close_connections)
     return app

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import (
@@ -11,11 +14,23 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# With --workers, each worker copies its own process figures into these gauges this often (the
+# scrape reaches one worker; the others' figures are at most this old).
+PROCESS_REFRESH_SECONDS = 5.0
+PROCESS_METRICS = {
+    "process_cpu_seconds_total": "Total user and system CPU time spent in seconds.",
+    "process_resident_memory_bytes": "Resident memory size in bytes.",
+    "process_virtual_memory_bytes": "Virtual memory size in bytes.",
+    "process_open_fds": "Number of open file descriptors.",
+    "process_max_fds": "Maximum number of open file descriptors.",
+    "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",
+}
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -23,6 +38,17 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
+        self._process = ProcessCollector(registry=None)
+        self._process_gauges: dict[str, Gauge] = {}
+        if os.environ.get(MULTIPROCESS_ENV):
+            # The multi-process collector only reads the files the workers write, so each
+            # worker writes its CPU, memory and fds into gauges labelled with its pid.
+            self._process_gauges = {
+                name: Gauge(name, doc, registry=registry, multiprocess_mode="liveall")
+                for name, doc in PROCESS_METRICS.items()
+            }
+        else:
+            registry.register(self._process)
         self.connected_sockets = Gauge(
             "chatkit_connected_sockets",
             "Socket.IO connections to the /chat namespace",
@@ -64,8 +90,34 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+    def refresh_process(self) -> None:
+        """Copy this process's figures into its per-worker gauges (multi-process mode)."""
+        for family in self._process.collect():
+            for sample in family.samples:
+                gauge = self._process_gauges.get(sample.name)
+                if gauge is not None:
+                    gauge.set(sample.value)
+
+    async def process_refresher(self, _app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx: keep this worker's process gauges fresh while the app runs."""
+        if not self._process_gauges:
+            yield
+            return
+
+        async def refresh() -> None:
+            while True:
+                self.refresh_process()
+                await asyncio.sleep(PROCESS_REFRESH_SECONDS)
+
+        task = asyncio.create_task(refresh())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     def render(self) -> bytes:
         if os.environ.get(MULTIPROCESS_ENV):
+            self.refresh_process()  # the scraped worker's own figures are current
             combined = CollectorRegistry()
             MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
             return bytes(generate_latest(combined))
