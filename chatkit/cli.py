@@ -90,4 +90,6 @@ def _root(
 
 
 def main() -> None:
-    app()
+    # One name however it is started (`python -m chatkit` too): usage lines say `chatkit`,
+    # and shell completion answers to _CHATKIT_COMPLETE.
+    app(prog_name="chatkit")
