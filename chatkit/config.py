@@ -89,10 +89,10 @@ class Settings(BaseSettings):
     def _rate(cls, value: str) -> str:
         if value.strip() in ("", "0", "off"):
             return ""
-        from limits import parse
+        from chatkit.server.ratelimit import parse_rates
 
         try:
-            parse(value)
+            parse_rates(value)
         except ValueError:
             raise ValueError("must look like 30/second, 100/minute or 5 per 10 seconds") from None
         return value.strip()

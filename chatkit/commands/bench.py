@@ -99,6 +99,15 @@ def bench(
             show_default=False,
         ),
     ] = None,
+    server_setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--server-setting",
+            help="NAME=VALUE: run the embedded server with this setting changed (repeatable; "
+            "e.g. message_rate=off). Without it the server runs in its default configuration.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -158,6 +167,7 @@ def bench(
             server_pid=server_pid,
             database_url=database_url,
             allow_remote=allow_remote,
+            server_settings=_pairs(server_setting or []),
         ),
         json_file=report_file,
         html_file=html,
@@ -189,6 +199,16 @@ def bench(
         report_file.write_text(json.dumps(result, indent=2) + "\n")
     if not result["passed"]:
         raise typer.Exit(1)
+
+
+def _pairs(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, equals, setting = value.partition("=")
+        if not equals or not name.strip():
+            fail(f"--server-setting {value!r}: expected NAME=VALUE", code=2)
+        pairs.append((name.strip().lower().replace("-", "_"), setting))
+    return tuple(pairs)
 
 
 def require_bench_extra() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import (
@@ -40,6 +39,7 @@ class Metrics:
         registry = self.registry
         self._process = ProcessCollector(registry=None)
         self._process_gauges: dict[str, Gauge] = {}
+        self._refresher: asyncio.Task[None] | None = None
         if os.environ.get(MULTIPROCESS_ENV):
             # The multi-process collector only reads the files the workers write, so each
             # worker writes its CPU, memory and fds into gauges labelled with its pid.
@@ -98,22 +98,22 @@ class Metrics:
                 if gauge is not None:
                     gauge.set(sample.value)
 
-    async def process_refresher(self, _app: web.Application) -> AsyncIterator[None]:
-        """cleanup_ctx: keep this worker's process gauges fresh while the app runs."""
-        if not self._process_gauges:
-            yield
-            return
+    def start(self) -> None:
+        """With --workers: keep this worker's process gauges fresh while it runs."""
+        if self._process_gauges and self._refresher is None:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
 
-        async def refresh() -> None:
-            while True:
-                self.refresh_process()
-                await asyncio.sleep(PROCESS_REFRESH_SECONDS)
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
 
-        task = asyncio.create_task(refresh())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def _refresh_forever(self) -> None:
+        while True:
+            self.refresh_process()
+            await asyncio.sleep(PROCESS_REFRESH_SECONDS)
 
     def render(self) -> bytes:
         if os.environ.get(MULTIPROCESS_ENV):

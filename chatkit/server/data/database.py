@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from chatkit.config import ConfigError
@@ -46,8 +45,9 @@ class Database:
       with aiosqlite, which made a one-message write cost ~1 ms of CPU. Writes go to a
       single writer thread, reads to a small pool (WAL lets them run beside the writer).
 
-    `read()` / `write()` give an `AsyncConnection` for the few queries written in async
-    style (migrations, the notification outbox).
+    Every query of the server goes through these two, migrations and the notification
+    outbox included; the async engine itself only answers `ping` (and, on PostgreSQL, runs
+    the transactions).
     """
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 8) -> None:
@@ -97,16 +97,6 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer_engine.begin() as conn:
-            yield conn
 
     async def run_read(self, work: Work[T]) -> T:
         """`work(connection)` in a read transaction; its result."""
