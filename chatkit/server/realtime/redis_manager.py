@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import QueueService
 from chatkit.server.realtime.rooms import RoomLinkingManager
 from chatkit.socketio_internals import RedisManagerBase
 
@@ -41,8 +41,13 @@ class RedisRoomManager(RedisManagerBase, RoomLinkingManager):
         )
         self.listening = False
         self.last_error: str | None = None
-        self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._sender: asyncio.Task[None] | None = None
+        self._sender: QueueService[dict[str, Any]] = QueueService(
+            "chatkit-redis-publish",
+            self._send,
+            log=log,
+            max_batch=PUBLISH_BATCH,
+        )
+        self._client: Any = None
 
     @property
     def healthy(self) -> bool:
@@ -55,30 +60,25 @@ class RedisRoomManager(RedisManagerBase, RoomLinkingManager):
         under load the events of every conversation waited in line for Redis. One queue and
         one task keep the order and send whatever has accumulated in one pipeline.
         """
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send_forever(), name="chatkit-redis-publish")
-        self._outgoing.put_nowait(data)
+        self._sender.start()
+        self._sender.put(data)
 
-    async def _send_forever(self) -> None:
-        client = self.redis_client(socket_timeout=5, socket_connect_timeout=5)
+    async def _send(self, batch: list[dict[str, Any]]) -> None:
+        if self._client is None:
+            self._client = self.redis_client(socket_timeout=5, socket_connect_timeout=5)
         try:
-            while True:
-                batch = [await self._outgoing.get()]
-                while not self._outgoing.empty() and len(batch) < PUBLISH_BATCH:
-                    batch.append(self._outgoing.get_nowait())
-                try:
-                    async with client.pipeline(transaction=False) as pipe:
-                        for data in batch:
-                            pipe.publish(self.channel, self.json.dumps(data))
-                        await pipe.execute()
-                except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
-                    log.error("cannot publish %d events to redis: %s", len(batch), exc)
-        finally:
-            await _quietly_close(client)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for data in batch:
+                    pipe.publish(self.channel, self.json.dumps(data))
+                await pipe.execute()
+        except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
+            log.error("cannot publish %d events to redis: %s", len(batch), exc)
 
     async def close(self) -> None:
-        await cancel_and_wait(self._sender)
-        self._sender = None
+        await self._sender.stop(drain=False)
+        client, self._client = self._client, None
+        if client is not None:
+            await _quietly_close(client)
 
     async def listen_to_processes(self) -> Any:
         # The listener has its own connection: the stock code shares one with publishing and
