@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from chatkit.commands.common import fail, settings_or_exit, with_store
+from chatkit.commands.common import fail, friendly_errors, settings_or_exit, with_store
 from chatkit.config import Settings
 from chatkit.timefmt import iso
 
@@ -85,8 +85,10 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import UserIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():  # bad input is refused before the database is touched
             payload = validate(UserIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.users.upsert(
                 user_id=user_id,
                 full_name=payload.full_name,
@@ -127,8 +129,10 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import SessionIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():
             payload = validate(SessionIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.sessions.upsert(
                 session_id=session_id,
                 mentor_id=payload.mentor_id,
