@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Json = dict[str, Any]
-PAGE = 1000  # the most GET /api/admin/users answers at once
+PAGE = 1000  # the most the admin list endpoints answer at once
 
 AdminUrlOption = Annotated[
     str | None,
@@ -187,18 +187,7 @@ class RemoteAdmin:
         )
 
     def list_users(self, limit: int) -> list[Json]:
-        async def work(api: ApiClient) -> list[Json]:
-            found: list[Json] = []
-            while len(found) < limit:
-                size = min(PAGE, limit - len(found))
-                params = {"limit": size, "offset": len(found)}
-                page = await api.request("GET", "/api/admin/users", params=params)
-                found.extend(page)
-                if len(page) < size:
-                    break
-            return found
-
-        return self._run(work)
+        return self._run(lambda api: _paged(api, "/api/admin/users", {}, limit))
 
     def set_notify_email(self, user_id: str, enabled: bool) -> None:
         path = f"/api/admin/users/{user_id}/notifications"
@@ -220,10 +209,8 @@ class RemoteAdmin:
         from chatkit.client import ApiError
 
         async def work(api: ApiClient) -> tuple[list[Json], dict[str, str]]:
-            params: dict[str, Any] = {"limit": min(limit, PAGE)}
-            if user_id is not None:
-                params["user"] = user_id
-            listed = await api.request("GET", "/api/admin/sessions", params=params)
+            params = {"user": user_id} if user_id is not None else {}
+            listed = await _paged(api, "/api/admin/sessions", params, limit)
             names: dict[str, str] = {}
             for person in {s["mentorId"] for s in listed} | {s["menteeId"] for s in listed}:
                 try:
@@ -236,3 +223,17 @@ class RemoteAdmin:
             return listed, names
 
         return self._run(work)
+
+
+async def _paged(api: ApiClient, path: str, params: dict[str, Any], limit: int) -> list[Json]:
+    """Up to `limit` items of a list endpoint, page by page (it answers at most PAGE)."""
+    found: list[Json] = []
+    while len(found) < limit:
+        size = min(PAGE, limit - len(found))
+        page = await api.request(
+            "GET", path, params={**params, "limit": size, "offset": len(found)}
+        )
+        found.extend(page)
+        if len(page) < size:
+            break
+    return found
