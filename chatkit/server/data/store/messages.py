@@ -227,9 +227,14 @@ class MessageStore:
     async def apply(
         self, operations: list[Operation], *, now: datetime, notify_delay: float
     ) -> list[Result]:
-        """Apply a batch of writes in one transaction; results come back in the same order."""
+        """Apply a batch of writes in one transaction; results come back in the same order.
+
+        A batch of one is a quick transaction (Database.run_write): at light load it commits
+        on the event loop; larger batches, at saturation, go to the writer thread.
+        """
         return await self._db.run_write(
-            lambda conn: self._apply(conn, operations, now, notify_delay)
+            lambda conn: self._apply(conn, operations, now, notify_delay),
+            quick=len(operations) == 1,
         )
 
     def _apply(
