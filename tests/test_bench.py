@@ -64,7 +64,7 @@ class Run:
 def _start(name: str, profile: str, folder: Path, *args: str) -> subprocess.Popen[str]:
     report = folder / f"{name}.json"
     return subprocess.Popen(
-        [sys.executable, "-m", "chatkit", "bench", profile, "--json", str(report), *args],
+        [sys.executable, "-m", "chatkit", "bench", profile, "--report", str(report), *args],
         cwd=folder,
         env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
         stdout=subprocess.PIPE,
@@ -332,7 +332,7 @@ def test_a_server_that_reorders_fails(runs: dict[str, Run]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nonsense"], "unknown profile 'nonsense'"),
+        (["nonsense"], "'nonsense' is not one of 'chat'"),
         (["chat", "--url", "http://192.0.2.1:4000", "--secret", SECRET], "--allow-remote"),
         (["chat", "--users", "0"], "--users must be at least 1"),
         (["chat", "--url", "http://127.0.0.1:9"], "no signing secret"),

@@ -162,6 +162,32 @@ async def test_typing_expires_clears_on_message_and_on_disconnect(custom_api: Cu
     assert cleared_by_disconnect["isTyping"] is False
 
 
+async def test_typing_stop_from_another_tab_is_relayed(custom_api: Custom) -> None:
+    # A long timeout: only the relayed stop, not the expiry, can end the indicator in time.
+    async with custom_api(typing_timeout=600) as api:
+        pair = await api.pair()
+        cid = pair.conversation_id
+        async with (
+            connected(api.server.url, pair.mentee_token) as mentee,
+            connected(api.server.url, pair.mentor_token) as first_tab,
+            connected(api.server.url, pair.mentor_token) as second_tab,
+        ):
+            await first_tab.call("typing", {"conversationId": cid, "isTyping": True})
+            started = await mentee.next("user_typing")
+            ack = await second_tab.call("typing", {"conversationId": cid, "isTyping": False})
+            stopped = await mentee.next("user_typing")
+            # A stop with no start anywhere is still relayed: this process cannot know.
+            again = await second_tab.call("typing", {"conversationId": cid, "isTyping": False})
+            stopped_again = await mentee.next("user_typing")
+            await first_tab.barrier()
+
+    assert started["isTyping"] is True
+    assert ack == again == {"ok": True}
+    stop = {"conversationId": cid, "userId": pair.mentor_id, "isTyping": False}
+    assert stopped == stopped_again == stop
+    assert first_tab.pending("user_typing") == [], "the typer's own tabs are skipped"
+
+
 async def test_typing_per_keystroke_is_throttled(api: Api) -> None:
     pair = await api.pair()
     cid = pair.conversation_id
