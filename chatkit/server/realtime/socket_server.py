@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from importlib import metadata
 from typing import Any
 
-from chatkit.socketio_internals import ChatServerBase, check_versions
+from chatkit.config import ConfigError
+from chatkit.socketio_internals import SUPPORTED_VERSIONS, ChatServerBase
 
 
 class ChatSocketServer(ChatServerBase):
     """python-socketio's server with the fixes of `chatkit.socketio_internals`.
 
-    Refuses client-sent lifecycle events, answers or closes on every malformed packet, starts
-    its client manager eagerly and can drop every transport at shutdown.
+    Refuses client-sent lifecycle events, answers or closes on every malformed packet, keeps
+    websockets in chatkit's own lean transport (`self.lean`), starts its client manager
+    eagerly and can drop every transport at shutdown.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -26,3 +30,24 @@ class ChatSocketServer(ChatServerBase):
         close = getattr(self.manager, "close", None)
         if close is not None:
             await close()
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """engineio's origin check, for a websocket the lean transport answers itself."""
+        allowed = self.eio.cors_allowed_origins
+        if not origin or allowed == "*" or allowed == []:
+            return True
+        if allowed is None:  # same origin only: engineio's to decide
+            return False
+        return origin in ([allowed] if isinstance(allowed, str) else allowed)
+
+
+def check_versions() -> None:
+    """Stop start-up with one line if an installed library is outside the tested range."""
+    for name, (lowest, unsupported) in SUPPORTED_VERSIONS.items():
+        installed = metadata.version(name)
+        numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:2])
+        if not lowest <= numbers < unsupported:
+            raise ConfigError(
+                f"{name} {installed} is not supported: chatkit needs "
+                f">={'.'.join(map(str, lowest))},<{'.'.join(map(str, unsupported))}"
+            )
