@@ -96,11 +96,16 @@ class BenchSocket(InlineClientMixin, SocketIOClient):
         """Received events are measured by the handlers that understand them."""
 
     def _report(self, kind: str, name: str, ms: float, error: Exception | None) -> None:
-        self.request_event.fire(  # type: ignore[no-untyped-call]
-            request_type=kind,
-            name=name,
-            response_time=ms,
-            response_length=0,
-            exception=error,
-            context={},
-        )
+        report(self.request_event, kind, name, ms, error)
+
+
+def report(hook: EventHook, kind: str, name: str, ms: float, error: Exception | None) -> None:
+    """One measured request (or failure) in Locust's statistics."""
+    hook.fire(  # type: ignore[no-untyped-call]
+        request_type=kind,
+        name=name,
+        response_time=ms,
+        response_length=0,
+        exception=error,
+        context={},
+    )
