@@ -21,9 +21,6 @@ from engineio.async_drivers import aiohttp as aiohttp_driver
 from socketio import packet as sio_packet
 
 from chatkit.aiotools import cancel_and_wait
-from chatkit.server.realtime import frames
-from chatkit.server.realtime.transport.lean import SERVER_DISCONNECT, LeanHub
-from chatkit.server.wire import jsonutil
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -51,7 +48,7 @@ class _ChatWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
 
     async def wait(self) -> Any:
         data = await super().wait()
-        if isinstance(data, str) and not frames.is_engineio_text(data):
+        if isinstance(data, str) and not self.server.rules.is_engineio_text(data):
             log.info("closing a websocket that sent a frame which is not Engine.IO")
             return None
         return data
@@ -94,7 +91,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
             return _refusal("the session is closed")
         if request.method == "POST":
             body = await request.read()  # bounded by the application's client_max_size
-            problem = frames.unpostable(body)
+            problem = self.rules.unpostable(body)
             if problem is not None:
                 if sid is not None:
                     await close_engineio_socket(self, sid, problem)
@@ -102,7 +99,8 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         response: web.StreamResponse = await super().handle_request(request)
         return response
 
-    lean: LeanHub | None = None
+    lean: Any = None  # the lean transport's hub, once attached
+    rules: Any = None  # chatkit.server.realtime.frames
 
     async def send_packet(self, sid: str, pkt: eio_packet.Packet) -> None:
         socket = self.lean.sockets.get(sid) if self.lean is not None else None
@@ -122,7 +120,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
 def _refusal(why: str) -> web.Response:
     # Engine.IO's own error shape (code 3 is "Bad request").
-    return jsonutil.json_response({"code": 3, "message": why}, status=400)
+    return web.json_response({"code": 3, "message": why}, status=400)
 
 
 async def close_engineio_socket(eio: Any, eio_sid: str, why: str) -> None:
@@ -132,7 +130,7 @@ async def close_engineio_socket(eio: Any, eio_sid: str, why: str) -> None:
     if lean is not None:
         log.info("closing websocket %s: %s", eio_sid, why)
         lean.send(eio_packet.Packet(eio_packet.CLOSE).encode())
-        lean.close(1000, "", SERVER_DISCONNECT)
+        lean.close(1000, "", "SERVER_DISCONNECT")
         return
     socket = eio.sockets.get(eio_sid)
     if socket is None:
@@ -151,24 +149,27 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
     gets an error ack (if its ack id can be read) or is dropped while the connection keeps
     answering; one after which the session cannot be trusted closes that connection."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rules: Any, **kwargs: Any) -> None:
+        """`rules`: what a client may send (chatkit.server.realtime.frames)."""
         super().__init__(*args, **kwargs)
         self._tasks: set[asyncio.Task[Any]] = set()
-        eio = self.eio
-        # Websockets opened directly are kept by chatkit's lean transport; polling (and
-        # its upgrades) stay engineio's.
-        self.lean = LeanHub(
-            new_sid=eio.generate_id,
-            connected=lambda sid, environ: self._spawn(self._handle_eio_connect(sid, environ)),
-            received=lambda sid, data: self._spawn(self._handle_eio_message(sid, data)),
-            gone=lambda sid, why: self._spawn(
-                self._handle_eio_disconnect(sid, getattr(eio.reason, why))
-            ),
-            max_size=eio.max_http_buffer_size,
-            ping_interval=eio.ping_interval,
-            ping_timeout=eio.ping_timeout,
-        )
-        eio.lean = self.lean
+        self.rules = self.eio.rules = rules
+        self.lean: Any = None
+
+    def attach_lean(self, hub: Any) -> None:
+        """Websockets opened directly are kept by this hub (chatkit's lean transport), which
+        reports to `lean_connected`, `lean_received` and `lean_gone`; polling (and its
+        upgrades) stay engineio's."""
+        self.lean = self.eio.lean = hub
+
+    def lean_connected(self, sid: str, environ: dict[str, Any]) -> None:
+        self._spawn(self._handle_eio_connect(sid, environ))
+
+    def lean_received(self, sid: str, data: str | bytes) -> None:
+        self._spawn(self._handle_eio_message(sid, data))
+
+    def lean_gone(self, sid: str, why: str) -> None:
+        self._spawn(self._handle_eio_disconnect(sid, getattr(self.eio.reason, why)))
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineServer
@@ -213,7 +214,7 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == sio_packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
-            if not 0 < pkt.attachment_count <= frames.MAX_ATTACHMENTS:
+            if not 0 < pkt.attachment_count <= self.rules.MAX_ATTACHMENTS:
                 await self._close(eio_sid, f"{pkt.attachment_count} binary attachments")
             elif self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
                 await self._close(eio_sid, "a binary packet on a namespace not connected")
@@ -241,13 +242,13 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _undecodable(self, eio_sid: str, data: str) -> None:
         """A packet whose data is not JSON (or too deep for it): an error ack if it asked."""
-        head = frames.header(data)
-        if head is None or head.ack_id is None or head.kind not in frames.EVENTS:
+        head = self.rules.header(data)
+        if head is None or head.ack_id is None or head.kind not in self.rules.EVENTS:
             log.info("dropping a Socket.IO packet that does not decode")
-        elif head.kind == frames.BINARY_EVENT:  # its attachments would have nothing to join
+        elif head.kind == self.rules.BINARY_EVENT:  # its attachments would have nothing to join
             await self._close(eio_sid, "a binary packet that does not decode")
         else:
-            await self._ack(eio_sid, head.namespace, head.ack_id, frames.UNDECODABLE)
+            await self._ack(eio_sid, head.namespace, head.ack_id, self.rules.UNDECODABLE)
 
     async def _handle_event(self, eio_sid: str, namespace: Any, id: Any, data: Any) -> None:
         """A client event; lifecycle names, shapeless data and unjoined namespaces are
@@ -255,7 +256,7 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         connected = self.manager.is_connected(sid, namespace)
-        refusal = frames.event_refusal(data, connected=connected, namespace=namespace)
+        refusal = self.rules.event_refusal(data, connected=connected, namespace=namespace)
         if refusal is None:
             await super()._handle_event(eio_sid, namespace, id, data)
         elif id is not None:
@@ -294,7 +295,7 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         """Drop every connection at the transport level, as a restart would: clients see
         "transport close" and reconnect by themselves (a CLOSE packet would tell some of them
         that the server wants them gone)."""
-        lean = self.lean.close_all()
+        lean = self.lean.close_all() if self.lean is not None else 0
         sockets = list(self.eio.sockets.values())
         websockets = []
         for socket in sockets:

@@ -7,6 +7,8 @@ from importlib import metadata
 from typing import Any
 
 from chatkit.config import ConfigError
+from chatkit.server.realtime import frames
+from chatkit.server.realtime.transport.lean import LeanHub
 from chatkit.socketio_internals import SUPPORTED_VERSIONS, ChatServerBase
 
 
@@ -20,7 +22,20 @@ class ChatSocketServer(ChatServerBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, rules=frames, **kwargs)
+        eio = self.eio
+        self.attach_lean(
+            LeanHub(
+                new_sid=eio.generate_id,
+                connected=self.lean_connected,
+                received=self.lean_received,
+                gone=self.lean_gone,
+                max_size=eio.max_http_buffer_size,
+                ping_interval=eio.ping_interval,
+                ping_timeout=eio.ping_timeout,
+            )
+        )
+        self.lean: LeanHub
 
     async def stop_manager(self) -> None:
         """Stop the manager's background listener (Redis), if it runs one."""
