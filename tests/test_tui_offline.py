@@ -93,7 +93,7 @@ async def test_the_server_answering_again_reconnects_at_once_and_the_bar_says_so
                 back = str(bar.render())
 
     assert waiting.startswith("◌ reconnecting: server unreachable; retrying in ")
-    assert waiting.endswith("s · Ctrl+O now  ·  Mia Mentee")
+    assert waiting.endswith("s · Ctrl+O now")  # the name makes room at 80 columns
     assert back == "● connected  ·  Mia Mentee"
 
 

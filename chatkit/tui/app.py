@@ -1,10 +1,7 @@
-"""ChatApp and `make_app(options)`: the app owns the clients and the model of conversations;
-screens render it and ask the app to act.
-
-Everything goes through the public API: `ApiClient` for REST and `RealtimeClient` for the
-`/chat` namespace. Realtime events are posted into Textual's message queue, so the model is
-only ever touched from the app's own event loop.
-"""
+"""ChatApp and `make_app(options)`: the app owns the clients, the model of conversations and
+the outbox; screens render it and ask the app to act. Everything goes through the public API
+(`ApiClient`, `RealtimeClient`); realtime events are posted into Textual's message queue, so
+the model is only ever touched from the app's own event loop."""
 
 from __future__ import annotations
 
@@ -35,6 +32,7 @@ from chatkit.client import (
     RealtimeClient,
     TokenSource,
     TypingEvent,
+    Unreachable,
     token_subject,
 )
 from chatkit.tui.format import preview
@@ -197,6 +195,8 @@ class ChatApp(App[None]):
         assert self.api is not None
         try:
             await self.api.mark_read(conversation_id)
+        except Unreachable:
+            return  # the bar says so; the reload after the reconnect marks it read
         except ClientError as exc:
             self.notify(str(exc), title="Cannot mark as read", severity="warning")
             return
@@ -282,8 +282,7 @@ class ChatApp(App[None]):
         conversation = self.conversations.get(conversation_id)
         if message.sender_id != self.me:
             self.set_typing(conversation_id, message.sender_id, False)
-            # They wrote after our messages, so they saw them: the rule the history applies
-            # when it loads holds live too.
+            # A reply means they saw ours: the history's rule (docs/tui.md), applied live.
             self.note_read_by_other(conversation_id, message.id)
         screen = self._conversation_screen(conversation_id)
         if screen is not None:

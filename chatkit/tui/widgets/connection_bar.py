@@ -52,6 +52,7 @@ class ConnectionBar(Static):
         if status.retry_at is not None:
             text += " · Ctrl+O now"
         who = getattr(self.app, "me_name", "")
-        if who:
+        room = self.content_size.width or 78
+        if who and len(text) + len(who) + 5 <= room:  # the state first; the name if it fits
             text += f"  ·  {who}"
         self.update(text)
