@@ -81,6 +81,27 @@ async def test_a_client_that_misses_its_pongs_is_closed_by_the_ping_wheel(
     assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closing
 
 
+async def test_the_ping_wheel_always_runs_next_for_its_earliest_sockets(
+    server: RunningServer,
+) -> None:
+    """A tick that pings some sockets (due again after `timeout`) must not push the timer
+    past sockets due sooner: that made pings 20 s late and clients drop with "ping timeout"."""
+    wheel = server.services.sio.lean.wheel
+    url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+
+    async with aiohttp.ClientSession() as http:
+        wheel.interval, wheel.timeout = 5.0, 30.0
+        async with http.ws_connect(url, autoping=False) as later:  # due in 5 s
+            await later.receive_str(timeout=TIMEOUT)  # open
+            wheel.interval = 0.2
+            async with http.ws_connect(url, autoping=False) as sooner:  # due in 0.2 s
+                await sooner.receive_str(timeout=TIMEOUT)  # open
+                assert await sooner.receive_str(timeout=TIMEOUT) == "2"  # ticked: due in 30 s
+                armed, earliest = wheel.armed_for, wheel.earliest
+
+    assert armed is not None and armed == earliest  # the 5 s socket's bucket, not 30 s
+
+
 def _handshake(port: int) -> socket.socket:
     conn = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     key = base64.b64encode(os.urandom(16)).decode()

@@ -150,6 +150,7 @@ class PingWheel:
         self._buckets: dict[int, set[LeanSocket]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._next = 0
+        self._ticking = False
 
     def add(self, socket: LeanSocket) -> None:
         self._put(socket, asyncio.get_running_loop().time() + self.interval)
@@ -177,7 +178,7 @@ class PingWheel:
         slot = int(due) + 1
         socket.slot = slot
         self._buckets.setdefault(slot, set()).add(socket)
-        if self._timer is None or slot < self._next:
+        if not self._ticking and (self._timer is None or slot < self._next):
             self._arm(slot)
 
     def _arm(self, slot: int) -> None:
@@ -186,19 +187,32 @@ class PingWheel:
         self._next = slot
         self._timer = asyncio.get_running_loop().call_at(slot, self._tick)
 
+    @property
+    def armed_for(self) -> int | None:
+        """The bucket the timer will run next (None when idle)."""
+        return self._next if self._timer is not None else None
+
+    @property
+    def earliest(self) -> int | None:
+        return min(self._buckets) if self._buckets else None
+
     def _tick(self) -> None:
         self._timer = None
         now = asyncio.get_running_loop().time()
-        due = [slot for slot in self._buckets if slot <= now]
-        for slot in sorted(due):
-            for socket in self._buckets.pop(slot):
-                if socket.awaiting_pong:
-                    socket.close(wsframes.NORMAL, "ping timeout", PING_TIMEOUT)
-                else:
-                    socket.awaiting_pong = True
-                    socket.send("2")
-                    self._put(socket, now + self.timeout)
-        if self._buckets and self._timer is None:
+        # Sockets put back while ticking must not re-arm the timer past earlier buckets.
+        self._ticking = True
+        try:
+            for slot in sorted(slot for slot in self._buckets if slot <= now):
+                for socket in self._buckets.pop(slot):
+                    if socket.awaiting_pong:
+                        socket.close(wsframes.NORMAL, "ping timeout", PING_TIMEOUT)
+                    else:
+                        socket.awaiting_pong = True
+                        socket.send("2")
+                        self._put(socket, now + self.timeout)
+        finally:
+            self._ticking = False
+        if self._buckets:
             self._arm(min(self._buckets))
 
 

@@ -10,6 +10,11 @@ import base64
 import hashlib
 import struct
 
+try:  # aiohttp's Cython masker (its internals; pyproject.toml caps aiohttp below 4)
+    from aiohttp._websocket.helpers import websocket_mask as _fast_mask
+except ImportError:  # pragma: no cover - a pure-Python aiohttp build
+    _fast_mask = None  # type: ignore[assignment]
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 # Close codes.
@@ -47,6 +52,10 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def unmask(data: bytes, mask: bytes) -> bytes:
+    if _fast_mask is not None:
+        buffer = bytearray(data)
+        _fast_mask(mask, buffer)
+        return bytes(buffer)
     size = len(data)
     if not size:
         return data
