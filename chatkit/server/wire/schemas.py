@@ -68,10 +68,16 @@ def _http_url(value: str) -> str:
 def _instant(value: object) -> datetime:
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", "Input should be a valid string")
+    # An offset is required on the wire: a bare local date-time names no instant, and taking
+    # it as UTC would silently shift a platform's local times (the contract says 422).
     try:
+        if datetime.fromisoformat(value).tzinfo is None:
+            raise ValueError("no offset")
         return parse_instant(value)
     except ValueError:
-        raise ValueError("must be an ISO-8601 instant such as 2024-01-15T10:00:00Z") from None
+        raise ValueError(
+            "must be an ISO-8601 instant with an offset, such as 2024-01-15T10:00:00Z"
+        ) from None
 
 
 def _no_surrogates(value: str) -> str:

@@ -70,7 +70,7 @@ _REQUEST_NOTES: dict[tuple[str, str], dict[str, Any]] = {
         "format": "uuid",
         "description": "An existing user other than the mentor.",
     },
-    ("SessionIn", "startAt"): {"description": "An ISO-8601 instant; without offset, UTC."},
+    ("SessionIn", "startAt"): {"description": "An ISO-8601 instant with its offset (Z, +02:00)."},
     ("SessionRef", "sessionId"): {"description": "A session id; a non-UUID names nothing."},
 }
 
