@@ -521,3 +521,38 @@ async def test_a_default_server_takes_a_burst_of_120_concurrent_sends(api: Api) 
             break
         params = {"limit": "50", "before": page["nextCursor"]}
     assert sorted(seen) == seen and len(set(seen)) == 120
+
+
+async def test_list_order_updated_at_and_body_limits(api: Api) -> None:
+    """Newest `updatedAt` first; `updatedAt` = last message, else creation; `lastMessage` null
+    when empty; `offset` pages; a body too large is 413 in the error shape."""
+    older = await api.pair()
+    newer = await api.pair()
+    other = await api.pair(open_conversation=False)
+    session = await api.session(older.mentor_id, other.mentee_id)
+    opened = await api.post(
+        "/api/conversations/by-session", token=older.mentor_token, json={"sessionId": session}
+    )
+    assert opened.body["lastMessage"] is None
+    assert INSTANT.match(opened.body["updatedAt"])
+    await api.send(newer.mentor_token, newer.conversation_id, "not this one")
+    sent = (await api.send(older.mentee_token, older.conversation_id, "latest")).body
+    listed = (await api.get("/api/conversations", token=older.mentor_token)).body
+    assert [c["id"] for c in listed] == [older.conversation_id, opened.body["id"]]
+    assert listed[0]["updatedAt"] == sent["createdAt"]
+    assert listed[0]["lastMessage"] == {
+        "id": sent["id"],
+        "content": "latest",
+        "createdAt": sent["createdAt"],
+        "senderId": older.mentee_id,
+    }
+    second = await api.get("/api/conversations", token=older.mentor_token, params={"offset": "1"})
+    assert [c["id"] for c in second.body] == [opened.body["id"]]
+
+    huge = await api.post(
+        f"/api/conversations/{older.conversation_id}/messages",
+        token=older.mentor_token,
+        data=b'{"content": "' + b"a" * 3_000_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert huge.status == 413 and _error(huge.body)
