@@ -17,7 +17,9 @@ from typing import Any
 import jwt
 import pytest
 
+from chatkit.config import Settings
 from tests.support.api import Api, Pair
+from tests.support.restartable import restartable_server
 
 NODE_DIR = Path(__file__).parent / "node"
 INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -25,12 +27,16 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 TRANSPORTS = ["default", "websocket"]
 
 
-async def _node(script: str, api: Api, transport: str, probe_input: dict[str, Any]) -> Any:
+def _node_ready() -> None:
     if (
         shutil.which("node") is None
         or not (NODE_DIR / "node_modules" / "socket.io-client").is_dir()
     ):
         pytest.fail("needs Node.js and `npm ci` in tests/node", pytrace=False)
+
+
+async def _node(script: str, api: Api, transport: str, probe_input: dict[str, Any]) -> Any:
+    _node_ready()
     env = dict(
         os.environ,
         CHATKIT_URL=api.server.url,
@@ -556,3 +562,53 @@ async def test_list_order_updated_at_and_body_limits(api: Api) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert huge.status == 413 and _error(huge.body)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_official_client_reconnects_by_itself_and_is_joined_again(
+    settings: Settings, transport: str
+) -> None:
+    """Seed: "Reconnection: Socket.io handles reconnection automatically" and "Auto-join: on
+    connection, user automatically joins all their conversation rooms" (after a restart too)."""
+    _node_ready()
+    async with restartable_server(settings) as server:
+        running = server.running
+        assert running is not None
+        async with Api(running) as api:
+            pair = await api.pair()
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            "contract_reconnect.mjs",
+            cwd=NODE_DIR,
+            env=dict(
+                os.environ,
+                CHATKIT_URL=server.url,
+                TRANSPORT=transport,
+                PROBE_INPUT=json.dumps({"token": pair.mentee_token}),
+            ),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+
+        async def step() -> Any:
+            assert process.stdout is not None
+            return json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+
+        try:
+            assert (await step())["step"] == "connected"
+            await server.stop()
+            await server.start()
+            assert (await step())["step"] == "reconnected"
+            assert server.running is not None
+            async with Api(server.running) as api:
+                sent = await api.send(pair.mentor_token, pair.conversation_id, "after restart")
+            seen = await step()
+            assert seen == {
+                "step": "message",
+                "payload": {"conversationId": pair.conversation_id, "message": sent.body},
+            }
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
