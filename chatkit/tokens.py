@@ -134,6 +134,10 @@ class TokenVerifier:
     def verify(self, token: str | None) -> Claims:
         if not token:
             raise TokenError("missing_token", "no token was given")
+        if not token.isascii():
+            # A JWT is ASCII; a latin-1 byte in the header arrives as a surrogate escape that
+            # the JWT library cannot even encode.
+            raise TokenError("malformed_token", "the token is not a well-formed JWT")
         # Clients send the same token with every request: checking a signature costs ~50 µs,
         # remembering that it was good costs a dictionary lookup. Expiry is still checked.
         known = self._verified.get(token)

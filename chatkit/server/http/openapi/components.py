@@ -176,9 +176,14 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "status": {"enum": ["ok", "unavailable"]},
             "checks": {"type": "object", "additionalProperties": {"enum": ["ok", "unavailable"]}},
         },
-        description="One entry per dependency checked (database, redis, redis_listener).",
+        description="One entry per dependency checked (database, redis, redis_listener); "
+        "a 503 also carries `error`, like every error response.",
     ),
 }
+# Present on a 503 only, so that every error status has the `error` member.
+RESPONSE_SCHEMAS["Readiness"]["properties"]["error"] = RESPONSE_SCHEMAS["Error"]["properties"][
+    "error"
+]
 
 # Where the models' JSON schema says less than the server checks, say it in words.
 _REQUEST_NOTES: dict[tuple[str, str], dict[str, Any]] = {
