@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # Seconds of clock skew tolerated on exp and nbf, for issuers whose clock drifts.
+    jwt_leeway: float = Field(default=0.0, ge=0, le=3600)
 
     # [redis]
     redis_url: str = ""
@@ -174,6 +176,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("jwt", "jwks_url"): "jwt_jwks_url",
     ("jwt", "issuer"): "jwt_issuer",
     ("jwt", "audience"): "jwt_audience",
+    ("jwt", "leeway"): "jwt_leeway",
     ("redis", "url"): "redis_url",
     ("redis", "presence_ttl"): "presence_ttl",
     ("notify", "smtp_url"): "smtp_url",
