@@ -64,13 +64,13 @@ def _endpoint(server: ServeProcess, environment: dict[str, str]) -> Endpoint:
 async def _queued_notifications(database_url: str, user_id: str) -> int:
     database = Database(database_url)
     try:
-        async with database.read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(notifications_table)
-                .where(notifications_table.c.user_id == user_id)
-            )
-            return int(count or 0)
+        query = (
+            select(func.count())
+            .select_from(notifications_table)
+            .where(notifications_table.c.user_id == user_id)
+        )
+        count = await database.run_read(lambda conn: conn.scalar(query))
+        return int(count or 0)
     finally:
         await database.dispose()
 

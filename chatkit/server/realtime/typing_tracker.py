@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatkit.server.data.store.messages import Result, SendResult
+
 REPEAT_BURST = 3.0
 REPEAT_RATE = 2.0
 
@@ -41,6 +43,9 @@ Broadcast = Callable[[str, str, bool], None]
 
 
 class TypingTracker:
+    """`broadcast` is the publisher's `user_typing`; the message writer calls `committed`
+    after each commit (it is one of the writer's commit listeners), after the publisher."""
+
     def __init__(self, broadcast: Broadcast, *, timeout: float) -> None:
         self._broadcast = broadcast
         self._timeout = timeout
@@ -76,9 +81,15 @@ class TypingTracker:
         self._broadcast(conversation_id, user_id, True)
         return True
 
-    def message_stored(self, conversation_id: str, user_id: str) -> None:
-        if (conversation_id, user_id) in self._active:
-            self._end((conversation_id, user_id))
+    def committed(self, results: list[Result]) -> None:
+        """A stored message ends its sender's typing."""
+        if not self._active:
+            return
+        for result in results:
+            if isinstance(result, SendResult) and result.created:
+                key = (result.message.conversation_id, result.message.sender_id)
+                if key in self._active:
+                    self._end(key)
 
     def socket_closed(self, sid: str) -> None:
         for key in [key for key, typing in self._active.items() if typing.sid == sid]:
