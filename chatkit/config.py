@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     notify_include_content: bool = True
     notify_max_attempts: int = Field(default=5, ge=1, le=100)
     notify_retry_delay: float = Field(default=60.0, ge=0)
+    # Seconds a finished (sent, dropped, failed) notification row is kept; 0 keeps them all.
+    notify_retention: float = Field(default=30 * 86400.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -212,6 +214,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("notify", "include_content"): "notify_include_content",
     ("notify", "max_attempts"): "notify_max_attempts",
     ("notify", "retry_delay"): "notify_retry_delay",
+    ("notify", "retention"): "notify_retention",
 }
 
 
