@@ -50,6 +50,7 @@ class BenchProfile(StrEnum):
     connect_storm = "connect-storm"
     idle = "idle"
     history = "history"
+    soak = "soak"
 
 
 def value_of(choice: StrEnum | None) -> str | None:

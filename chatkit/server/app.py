@@ -128,7 +128,7 @@ def create_app(
         engineio_logger=False,
         max_http_buffer_size=settings.max_body_bytes,
     )
-    metrics = Metrics()
+    metrics = Metrics(database_connections=database.open_connections)
     limits = RateLimits(settings)
     publisher = Publisher(sio, metrics)
     typing = TypingTracker(publisher.user_typing, timeout=settings.typing_timeout)
