@@ -254,6 +254,6 @@ def _all_error_classes() -> list[type[ChatkitError]]:
 def test_an_aiohttp_whose_internals_were_not_checked_is_refused_at_start() -> None:
     check_aiohttp_version()  # the installed one
 
-    for version in ("4.0.0", "3.9.5", "2.3.10"):
+    for version in ("4.0.0", "3.13.3", "3.9.5", "2.3.10"):
         with pytest.raises(AiohttpVersionError, match=version):
             check_aiohttp_version(version)

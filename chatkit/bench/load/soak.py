@@ -62,6 +62,7 @@ class SoakUser(MessagingUser):
         finally:
             socket.close()
         self.bench.result.count(r.CONNECTS)
+        self.bench.result.tick(r.CONNECTS, started)
         self.bench.result.sample("connect", started, ms)
 
     def read_once(self) -> None:

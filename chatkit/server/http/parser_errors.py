@@ -10,9 +10,9 @@ for the first.
 
 This module is the only one that relies on aiohttp internals: `RequestHandler.handle_error`
 and its arguments, `Server._loop`/`Server._kwargs`, `AppRunner._make_server`, and the
-exception classes of `aiohttp.http_exceptions`. It was written for aiohttp 3.10 to 3.14;
-`check_aiohttp_version` refuses to start on anything outside 3.x, and pyproject caps aiohttp
-below 4.
+exception classes of `aiohttp.http_exceptions`. It was written for and tested on aiohttp
+3.14.0 and 3.14.5; `check_aiohttp_version` refuses to start on anything before 3.14 or from 4
+on, and pyproject caps aiohttp below 4.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from chatkit.server.errors import (
 
 log = logging.getLogger("chatkit.server")
 
-WRITTEN_FOR = ((3, 10), (3, 14))
+WRITTEN_FOR = ((3, 14), (3, 14))
 # A request target: the C parser reports the URL alone, the Python parser the whole line.
 _REQUEST_TARGET = re.compile(rb"^([A-Za-z]+ +)?(/|\*|[A-Za-z][A-Za-z0-9+.-]*://)")
 _TLS_RECORD = "\x16\x03"
@@ -64,7 +64,7 @@ def check_aiohttp_version(version: str = aiohttp.__version__) -> None:
     parts = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
     if len(parts) < 2 or parts[0] != 3 or parts < WRITTEN_FOR[0]:
         raise AiohttpVersionError(
-            f"aiohttp {version} is not supported: chatkit needs aiohttp 3.10 or later 3.x"
+            f"aiohttp {version} is not supported: chatkit needs aiohttp 3.14 or a later 3.x"
         )
     parameters = list(inspect.signature(web.RequestHandler.handle_error).parameters)
     if parameters[:5] != ["self", "request", "status", "exc", "message"]:
