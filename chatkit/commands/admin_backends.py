@@ -7,7 +7,6 @@ exit with the same status whichever way they went.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from chatkit.commands.common import fail, settings_or_exit, with_store
+from chatkit.commands.common import fail, friendly_errors, settings_or_exit, with_store
 from chatkit.config import Settings
 from chatkit.timefmt import iso
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Json = dict[str, Any]
-PAGE = 1000  # the most GET /api/admin/users answers at once
+PAGE = 1000  # the most the admin list endpoints answer at once
 
 AdminUrlOption = Annotated[
     str | None,
@@ -85,15 +84,17 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import UserIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():  # bad input is refused before the database is touched
             payload = validate(UserIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.users.upsert(
                 user_id=user_id,
                 full_name=payload.full_name,
                 email=payload.email,
                 avatar_url=payload.avatar_url,
             )
-            return render.user(record)
+            return dict(render.user(record))
 
         return self._run(work, writes=True)
 
@@ -101,7 +102,7 @@ class LocalAdmin:
         from chatkit.server.wire import render
 
         async def work(store: Store) -> list[Json]:
-            return [render.user(record) for record in await store.users.list(limit=limit)]
+            return [dict(render.user(r)) for r in await store.users.list(limit=limit)]
 
         return self._run(work, writes=False)
 
@@ -127,8 +128,10 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import SessionIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():
             payload = validate(SessionIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.sessions.upsert(
                 session_id=session_id,
                 mentor_id=payload.mentor_id,
@@ -136,7 +139,7 @@ class LocalAdmin:
                 start_at=payload.start_at,
                 status=payload.status,
             )
-            return render.session(record)
+            return dict(render.session(record))
 
         return self._run(work, writes=True)
 
@@ -146,7 +149,7 @@ class LocalAdmin:
         async def work(store: Store) -> tuple[list[Json], dict[str, str]]:
             records = await store.sessions.list(user_id=user_id, limit=limit)
             ids = {r.mentor_id for r in records} | {r.mentee_id for r in records}
-            return [render.session(r) for r in records], await store.users.names(ids)
+            return [dict(render.session(r)) for r in records], await store.users.names(ids)
 
         return self._run(work, writes=False)
 
@@ -159,15 +162,11 @@ class RemoteAdmin:
         self._token = token
 
     def _run(self, work: Callable[[ApiClient], Awaitable[T]]) -> T:
-        from chatkit.client import ApiClient, ApiError, ClientError
-        from chatkit.commands.connection import explain
-
-        async def main() -> T:
-            async with ApiClient(self._url, self._token) as api:
-                return await work(api)
+        from chatkit.client import ApiError, ClientError
+        from chatkit.commands.connection import explain, with_api
 
         try:
-            return asyncio.run(main())
+            return with_api(self._url, self._token, work)
         except ApiError as exc:
             if exc.status in (0, 401):
                 explain(exc)
@@ -183,18 +182,7 @@ class RemoteAdmin:
         )
 
     def list_users(self, limit: int) -> list[Json]:
-        async def work(api: ApiClient) -> list[Json]:
-            found: list[Json] = []
-            while len(found) < limit:
-                size = min(PAGE, limit - len(found))
-                params = {"limit": size, "offset": len(found)}
-                page = await api.request("GET", "/api/admin/users", params=params)
-                found.extend(page)
-                if len(page) < size:
-                    break
-            return found
-
-        return self._run(work)
+        return self._run(lambda api: _paged(api, "/api/admin/users", {}, limit))
 
     def set_notify_email(self, user_id: str, enabled: bool) -> None:
         path = f"/api/admin/users/{user_id}/notifications"
@@ -216,10 +204,8 @@ class RemoteAdmin:
         from chatkit.client import ApiError
 
         async def work(api: ApiClient) -> tuple[list[Json], dict[str, str]]:
-            params: dict[str, Any] = {"limit": min(limit, PAGE)}
-            if user_id is not None:
-                params["user"] = user_id
-            listed = await api.request("GET", "/api/admin/sessions", params=params)
+            params = {"user": user_id} if user_id is not None else {}
+            listed = await _paged(api, "/api/admin/sessions", params, limit)
             names: dict[str, str] = {}
             for person in {s["mentorId"] for s in listed} | {s["menteeId"] for s in listed}:
                 try:
@@ -232,3 +218,17 @@ class RemoteAdmin:
             return listed, names
 
         return self._run(work)
+
+
+async def _paged(api: ApiClient, path: str, params: dict[str, Any], limit: int) -> list[Json]:
+    """Up to `limit` items of a list endpoint, page by page (it answers at most PAGE)."""
+    found: list[Json] = []
+    while len(found) < limit:
+        size = min(PAGE, limit - len(found))
+        page = await api.request(
+            "GET", path, params={**params, "limit": size, "offset": len(found)}
+        )
+        found.extend(page)
+        if len(page) < size:
+            break
+    return found

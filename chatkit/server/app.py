@@ -192,6 +192,7 @@ def create_app(
             lifespan(publisher.start, publisher.stop),
             lifespan(writer.start, writer.stop),
             lifespan(chat.start, chat.stop),
+            lifespan(metrics.start, metrics.stop),
         ]
     )
     if notifier is not None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
 
 import orjson
 from aiohttp import hdrs, web
 
 from chatkit.server.wire.jsonutil import json_response
+from chatkit.wire import Error
 
 log = logging.getLogger("chatkit.server")
 
@@ -35,7 +35,7 @@ class ChatkitError(Exception):
         self.headers = headers or {}
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> Error:
         return {"error": {"code": self.code, "message": self.message}}
 
 
@@ -200,10 +200,10 @@ def _text_of(body: object) -> str:
 
 
 def internal_error_response() -> web.Response:
-    return json_response(
-        {"error": {"code": "internal_error", "message": "the server failed; it was logged"}},
-        status=500,
-    )
+    failed: Error = {
+        "error": {"code": "internal_error", "message": "the server failed; it was logged"}
+    }
+    return json_response(failed, status=500)
 
 
 def _from_http(exc: web.HTTPException) -> ChatkitError:

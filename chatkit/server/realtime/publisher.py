@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import socketio
@@ -21,7 +22,7 @@ BUSY_BACKLOG = 1000
 # Events emitted per turn of the publisher's task (in order, each on its own).
 EMIT_BATCH = 64
 
-_Event = tuple[str, dict[str, Any], str, Any]
+_Event = tuple[str, Mapping[str, Any], str, Any]
 
 
 class Publisher:
@@ -74,7 +75,7 @@ class Publisher:
             skip=[user_room(user_id)],
         )
 
-    def push(self, event: str, payload: dict[str, Any], room: str, skip: Any = None) -> None:
+    def push(self, event: str, payload: Mapping[str, Any], room: str, skip: Any = None) -> None:
         self._queue.put((event, payload, room, skip))
 
     async def _emit(self, batch: list[_Event]) -> None:

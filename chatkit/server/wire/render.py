@@ -1,26 +1,43 @@
-"""The wire format: records in, the contract's camelCase JSON objects out."""
+"""The wire format: records in, the contract's camelCase JSON objects out.
+
+Each function returns one of chatkit.wire's objects as a plain dict literal, which mypy
+checks against the definition (no key missing or extra, each value of its type): the
+definition costs nothing at run time and orjson serialises the result.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from chatkit.server.data.store.messages import ReadResult
 from chatkit.server.data.store.records import (
     ConversationView,
     MessageRecord,
-    Person,
     SessionRecord,
     UserRecord,
 )
+from chatkit.server.data.store.records import (
+    MessagePage as MessagePageRecord,
+)
+from chatkit.server.data.store.records import Person as PersonRecord
 from chatkit.timefmt import iso
+from chatkit.wire import (
+    Conversation,
+    Message,
+    MessagePage,
+    Person,
+    ReadReceipt,
+    Revocation,
+    Session,
+    User,
+)
 
 
-def person(value: Person) -> dict[str, Any]:
+def person(value: PersonRecord) -> Person:
     return {"id": value.id, "fullName": value.full_name, "avatarUrl": value.avatar_url}
 
 
-def conversation(view: ConversationView) -> dict[str, Any]:
+def conversation(view: ConversationView) -> Conversation:
     last = view.last_message
     return {
         "id": view.id,
@@ -44,7 +61,7 @@ def conversation(view: ConversationView) -> dict[str, Any]:
     }
 
 
-def message(record: MessageRecord) -> dict[str, Any]:
+def message(record: MessageRecord) -> Message:
     return {
         "id": record.id,
         "conversationId": record.conversation_id,
@@ -58,7 +75,16 @@ def message(record: MessageRecord) -> dict[str, Any]:
     }
 
 
-def read_receipt(result: ReadResult) -> dict[str, Any]:
+def message_page(page: MessagePageRecord, *, forwards: bool) -> MessagePage:
+    messages = [message(record) for record in page.messages]
+    next_cursor = None
+    if page.has_more and messages:
+        # Paging backwards continues from the oldest returned, forwards from the newest.
+        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
+    return {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
+
+
+def read_receipt(result: ReadResult) -> ReadReceipt:
     return {
         "conversationId": result.conversation_id,
         "readBy": result.reader_id,
@@ -66,7 +92,7 @@ def read_receipt(result: ReadResult) -> dict[str, Any]:
     }
 
 
-def user(record: UserRecord) -> dict[str, Any]:
+def user(record: UserRecord) -> User:
     return {
         "id": record.id,
         "fullName": record.full_name,
@@ -78,7 +104,7 @@ def user(record: UserRecord) -> dict[str, Any]:
     }
 
 
-def session(record: SessionRecord) -> dict[str, Any]:
+def session(record: SessionRecord) -> Session:
     return {
         "id": record.id,
         "mentorId": record.mentor_id,
@@ -88,6 +114,10 @@ def session(record: SessionRecord) -> dict[str, Any]:
         "createdAt": iso(record.created_at),
         "updatedAt": iso(record.updated_at),
     }
+
+
+def revocation(user_id: str, tokens_valid_after: datetime) -> Revocation:
+    return {"userId": user_id, "tokensValidAfter": iso(tokens_valid_after)}
 
 
 def iso_from_epoch(seconds: float) -> str:
