@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # Seconds of clock skew tolerated on exp and nbf, for issuers whose clock drifts.
+    jwt_leeway: float = Field(default=0.0, ge=0, le=3600)
 
     # [redis]
     redis_url: str = ""
@@ -72,6 +74,8 @@ class Settings(BaseSettings):
     notify_include_content: bool = True
     notify_max_attempts: int = Field(default=5, ge=1, le=100)
     notify_retry_delay: float = Field(default=60.0, ge=0)
+    # Seconds a finished (sent, dropped, failed) notification row is kept; 0 keeps them all.
+    notify_retention: float = Field(default=30 * 86400.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -196,6 +200,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("jwt", "jwks_url"): "jwt_jwks_url",
     ("jwt", "issuer"): "jwt_issuer",
     ("jwt", "audience"): "jwt_audience",
+    ("jwt", "leeway"): "jwt_leeway",
     ("redis", "url"): "redis_url",
     ("redis", "presence_ttl"): "presence_ttl",
     ("notify", "smtp_url"): "smtp_url",
@@ -209,6 +214,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("notify", "include_content"): "notify_include_content",
     ("notify", "max_attempts"): "notify_max_attempts",
     ("notify", "retry_delay"): "notify_retry_delay",
+    ("notify", "retention"): "notify_retention",
 }
 
 

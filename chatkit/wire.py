@@ -15,7 +15,7 @@ This module imports nothing of the server, so the client may import it.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, NotRequired, TypeVar, cast
 
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -161,10 +161,12 @@ class Health(TypedDict):
 
 
 class Readiness(TypedDict):
-    """One entry per dependency checked (database, redis, redis_listener)."""
+    """One entry per dependency checked (database, redis, redis_listener); a 503 also
+    carries `error`, like every error response."""
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, Literal["ok", "unavailable"]]
+    error: NotRequired[ErrorDetail]
 
 
 # Every response object of the REST API, by its name in the OpenAPI document.

@@ -13,6 +13,7 @@ from chatkit.server.data import migrate
 from chatkit.server.data.database import Database
 from chatkit.server.data.store import Store
 from chatkit.server.data.writer import MessageWriter
+from chatkit.server.errors import errors_in_json
 from chatkit.server.http.auth import Authenticator
 from chatkit.server.http.edge import edge_middleware
 from chatkit.server.http.routes import admin, conversations, health, notifications, openapi
@@ -127,7 +128,7 @@ def create_app(
         engineio_logger=False,
         max_http_buffer_size=settings.max_body_bytes,
     )
-    metrics = Metrics()
+    metrics = Metrics(database_connections=database.open_connections)
     limits = RateLimits(settings)
     publisher = Publisher(sio, metrics)
     typing = TypingTracker(publisher.user_typing, timeout=settings.typing_timeout)
@@ -158,6 +159,7 @@ def create_app(
         middlewares=[edge_middleware(authenticator, metrics)],
         client_max_size=settings.max_body_bytes,
     )
+    app.on_response_prepare.append(errors_in_json)
     app[SERVICES] = Services(
         settings=settings,
         database=database,

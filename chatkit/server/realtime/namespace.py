@@ -140,7 +140,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     "reason": f"at most {self._max_sockets} connections per user",
                 },
             )
-        state = SocketState(claims.user_id, claims.expires_at, claims.issued_at)
+        state = SocketState(claims.user_id, claims.accepted_until, claims.issued_at)
         self._sockets[sid] = state
         self._per_user[claims.user_id] = self._per_user.get(claims.user_id, 0) + 1
         await self.enter_room(sid, user_room(claims.user_id))
@@ -332,7 +332,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise ChatkitError(error.message, code=error.code) from None
         if claims.user_id != state.user_id:
             raise ChatkitError("the new token is another user's", code="user_mismatch")
-        state.expires_at = claims.expires_at
+        state.expires_at = claims.accepted_until
         state.issued_at = claims.issued_at
         self._schedule_expiry(sid, state)
         return {"ok": True, "expiresAt": render.iso_from_epoch(claims.expires_at)}

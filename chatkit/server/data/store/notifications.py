@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatkit.ids import new_id
@@ -38,6 +38,9 @@ from chatkit.server.data.store.records import MessageRecord, NotificationRecord
 from chatkit.server.errors import Conflict, NotFound
 
 _N = notifications
+# Rows nothing will ever happen to again (a requeue may still revive them until pruned).
+FINISHED = ("sent", "dropped", "failed")
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,31 @@ class NotificationStore:
             .values(claimed_until=None, updated_at=now, **values)
         )
         return await self._db.run_write(lambda conn: int(conn.execute(statement).rowcount))
+
+    async def prune(self, *, before: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Delete finished rows (sent, dropped, failed) last changed before `before`; how many.
+
+        In batches, each its own transaction, so SQLite's one writer is never held for long.
+        """
+
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(_N.c.id)
+                    .where(_N.c.status.in_(FINISHED), _N.c.updated_at < before)
+                    .limit(batch)
+                )
+            )
+            if ids:
+                conn.execute(delete(_N).where(_N.c.id.in_(ids)))
+            return len(ids)
+
+        total = 0
+        while True:
+            deleted = await self._db.run_write(work)
+            total += deleted
+            if deleted < batch:
+                return total
 
     async def requeue(self, *, notification_id: str, now: datetime) -> NotificationRecord:
         """Put a failed, dropped or waiting notification up for sending now, attempts reset."""
