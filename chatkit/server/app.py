@@ -15,12 +15,20 @@ from chatkit.server.data.store import Store
 from chatkit.server.data.writer import MessageWriter
 from chatkit.server.http.auth import Authenticator
 from chatkit.server.http.edge import edge_middleware
-from chatkit.server.http.routes import admin, conversations, health, notifications, openapi
+from chatkit.server.http.routes import (
+    admin,
+    conversations,
+    health,
+    message_changes,
+    notifications,
+    openapi,
+)
 from chatkit.server.metrics import Metrics
 from chatkit.server.notify import build_worker
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.namespace import ChatNamespace
 from chatkit.server.realtime.presence import LocalPresence, Presence, RedisPresence
+from chatkit.server.realtime.presence_events import PresenceEvents
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.redis_manager import RedisRoomManager
 from chatkit.server.realtime.rooms import RoomLinkingManager
@@ -110,10 +118,19 @@ def create_app(
         notify_delay=settings.notify_delay,
         metrics=metrics,
     )
+    presence_events = PresenceEvents(
+        presence,
+        conversations=store.conversations,
+        users=store.users,
+        publisher=publisher,
+        grace=settings.presence_grace,
+        sweep_every=settings.presence_ttl / 3,
+        restart_grace=max(settings.presence_ttl, settings.presence_grace),
+    )
     chat = ChatNamespace(
         store=store,
         authenticator=authenticator,
-        presence=presence,
+        presence=presence_events,
         writer=writer,
         publisher=publisher,
         limits=limits,
@@ -146,6 +163,7 @@ def create_app(
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
+    app.router.add_routes(message_changes.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(notifications.routes)
     app.router.add_routes(openapi.routes)
@@ -156,6 +174,7 @@ def create_app(
         if run_migrations:
             await migrate.upgrade(database)
         presence.start()
+        presence_events.start()
         sio.start_manager()
         publisher.start()
         writer.start()
@@ -167,6 +186,7 @@ def create_app(
             await notifier.stop()
         # Stored writes are flushed and pushed before the database goes away.
         await chat.stop()
+        await presence_events.stop()
         await writer.stop()
         await publisher.stop()
         await sio.stop_manager()
@@ -176,6 +196,7 @@ def create_app(
     async def close_connections(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for in-flight requests: long-polls and
         # websockets end now, so clients reconnect instead of hanging until the timeout.
+        presence_events.shutting_down()
         await sio.close_all_transports()
 
     app.cleanup_ctx.append(lifecycle)

@@ -10,9 +10,12 @@ from typing import Any
 import socketio
 
 from chatkit.aiotools import cancel_and_wait
+from chatkit.server.data.store.changes import ChangeResult
 from chatkit.server.data.store.messages import Result, SendResult
+from chatkit.server.data.store.records import MessageRecord
 from chatkit.server.metrics import Metrics
 from chatkit.server.wire import render
+from chatkit.timefmt import iso
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -63,8 +66,27 @@ class Publisher:
                     )
                     if self.on_message is not None:
                         self.on_message(message.conversation_id, message.sender_id)
+            elif isinstance(result, ChangeResult):
+                if result.changed and result.message is not None:
+                    self._changed(result.message)
             elif result.count > 0:
                 self.push("messages_read", render.read_receipt(result), result.conversation_id)
+
+    def _changed(self, message: MessageRecord) -> None:
+        room = message.conversation_id
+        if message.deleted_at is not None:
+            payload: dict[str, Any] = {
+                "conversationId": room,
+                "messageId": message.id,
+                "deletedAt": iso(message.deleted_at),
+            }
+            self.push("message_deleted", payload, room)
+        else:
+            self.push(
+                "message_updated",
+                {"conversationId": room, "message": render.message(message)},
+                room,
+            )
 
     def push(self, event: str, payload: dict[str, Any], room: str, skip: Any = None) -> None:
         self._queue.put_nowait((event, payload, room, skip))

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from chatkit.server.data.store.records import CONTENT_TYPES, SESSION_STATUSES
 from chatkit.server.wire.schemas import (
+    EditMessageIn,
     NotificationPrefsIn,
     SendMessageIn,
     SessionIn,
@@ -28,10 +29,16 @@ INSTANT: dict[str, Any] = {
     "description": "UTC, millisecond precision, Z suffix: 2024-01-15T10:00:00.000Z",
 }
 _OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
+_OPTIONAL_INSTANT: dict[str, Any] = {
+    "type": ["string", "null"],
+    "format": "date-time",
+    "pattern": INSTANT_PATTERN,
+}
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     SessionRef,
     SendMessageIn,
+    EditMessageIn,
     UserIn,
     SessionIn,
     NotificationPrefsIn,
@@ -71,12 +78,30 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         description="Every error, whatever the status.",
     ),
-    "Person": _object({"id": UUID, "fullName": {"type": "string"}, "avatarUrl": _OPTIONAL_TEXT}),
+    "Person": _object(
+        {
+            "id": UUID,
+            "fullName": {"type": "string"},
+            "avatarUrl": _OPTIONAL_TEXT,
+            "online": {"type": "boolean", "description": "Has a connected socket (presence)."},
+            "lastSeenAt": {
+                **_OPTIONAL_INSTANT,
+                "description": "When the user's last socket closed; null if it never did.",
+            },
+        }
+    ),
     "SessionSummary": _object(
         {"id": UUID, "startAt": INSTANT, "status": {"enum": list(SESSION_STATUSES)}}
     ),
     "LastMessage": _object(
-        {"id": UUID, "content": {"type": "string"}, "createdAt": INSTANT, "senderId": UUID}
+        {
+            "id": UUID,
+            "content": {"type": "string", "description": 'The current text; "" if deleted.'},
+            "createdAt": INSTANT,
+            "senderId": UUID,
+            "editedAt": _OPTIONAL_INSTANT,
+            "deletedAt": _OPTIONAL_INSTANT,
+        }
     ),
     "Conversation": _object(
         {
@@ -118,16 +143,44 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "attachments": {"type": "array", "items": ref("Attachment")},
             "clientMessageId": _OPTIONAL_TEXT,
             "createdAt": INSTANT,
+            "editedAt": {**_OPTIONAL_INSTANT, "description": "Time of the last edit, or null."},
+            "deletedAt": {
+                **_OPTIONAL_INSTANT,
+                "description": 'Set on a tombstone (content "", no attachments), else null.',
+            },
         }
     ),
-    "MessagePage": _object(
-        {
+    "MessagePage": {
+        **_object(
+            {
+                "messages": {"type": "array", "items": ref("Message")},
+                "hasMore": {"type": "boolean"},
+                "nextCursor": _nullable(UUID),
+            },
+            description="Oldest first; nextCursor is set when hasMore is true. With afterSeq "
+            "it also holds the edits and deletions to apply (catch-up).",
+        ),
+        "properties": {
             "messages": {"type": "array", "items": ref("Message")},
             "hasMore": {"type": "boolean"},
             "nextCursor": _nullable(UUID),
+            "changes": {
+                "type": "array",
+                "items": ref("Message"),
+                "description": "Messages up to afterSeq edited or deleted after changeSeq, in "
+                "their current state (afterSeq only).",
+            },
+            "changeSeq": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Pass it as changeSeq next time (afterSeq only).",
+            },
+            "changesHasMore": {
+                "type": "boolean",
+                "description": "More changes remain: ask again with this changeSeq.",
+            },
         },
-        description="Oldest first; nextCursor is set when hasMore is true.",
-    ),
+    },
     "ReadReceipt": _object(
         {
             "conversationId": UUID,
@@ -200,6 +253,10 @@ _REQUEST_NOTES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("SessionIn", "startAt"): {"description": "An ISO-8601 instant; without offset, UTC."},
     ("SessionRef", "sessionId"): {"description": "A session id; a non-UUID names nothing."},
+    ("EditMessageIn", "content"): {
+        "description": "Trimmed of surrounding whitespace, then 1–4000 code points; the "
+        "message's attachments stay."
+    },
 }
 
 
