@@ -45,6 +45,15 @@ def _instant(data: dict[str, Any], key: str) -> datetime:
         raise ProtocolError(f"expected an ISO-8601 instant at {key!r}: {exc}") from None
 
 
+def _opt_instant(data: dict[str, Any], key: str) -> datetime | None:
+    """Absent (a seed-only server) or null: None."""
+    return None if data.get(key) is None else _instant(data, key)
+
+
+def _opt_int(data: dict[str, Any], key: str) -> int | None:
+    return None if data.get(key) is None else _int(data, key)
+
+
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError(f"expected {what} to be an object, got {type(value).__name__}")
@@ -56,11 +65,21 @@ class Person:
     id: str
     full_name: str
     avatar_url: str | None
+    # Presence (chatkit's extension): None from a server that does not say.
+    online: bool | None = None
+    last_seen_at: datetime | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Person:
         data = _object(data, "a person")
-        return cls(_str(data, "id"), _str(data, "fullName"), _opt_str(data, "avatarUrl"))
+        online = data.get("online")
+        return cls(
+            _str(data, "id"),
+            _str(data, "fullName"),
+            _opt_str(data, "avatarUrl"),
+            online if isinstance(online, bool) else None,
+            _opt_instant(data, "lastSeenAt"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +100,8 @@ class LastMessage:
     content: str
     created_at: datetime
     sender_id: str
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> LastMessage:
@@ -90,6 +111,8 @@ class LastMessage:
             _str(data, "content"),
             _instant(data, "createdAt"),
             _str(data, "senderId"),
+            _opt_instant(data, "editedAt"),
+            _opt_instant(data, "deletedAt"),
         )
 
 
@@ -164,6 +187,14 @@ class Message:
     client_message_id: str | None
     created_at: datetime
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # chatkit's extensions; None from a server that does not send them.
+    seq: int | None = None
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @classmethod
     def from_json(cls, data: Any) -> Message:
@@ -181,6 +212,9 @@ class Message:
             client_message_id=_opt_str(data, "clientMessageId"),
             created_at=_instant(data, "createdAt"),
             raw=data,
+            seq=_opt_int(data, "seq"),
+            edited_at=_opt_instant(data, "editedAt"),
+            deleted_at=_opt_instant(data, "deletedAt"),
         )
 
 
@@ -192,6 +226,11 @@ class MessagePage:
     has_more: bool
     next_cursor: str | None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # With afterSeq (chatkit's catch-up of edits and deletions): the changed messages as they
+    # are now, the cursor to pass next time, and whether more changes remain.
+    changes: tuple[Message, ...] = ()
+    change_seq: int | None = None
+    changes_have_more: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> MessagePage:
@@ -202,11 +241,17 @@ class MessagePage:
         has_more = data.get("hasMore")
         if not isinstance(has_more, bool):
             raise ProtocolError("expected hasMore to be a boolean")
+        changes = data.get("changes") or []
+        if not isinstance(changes, list):
+            raise ProtocolError("expected changes to be a list")
         return cls(
             tuple(Message.from_json(item) for item in items),
             has_more,
             _opt_str(data, "nextCursor"),
             raw=data,
+            changes=tuple(Message.from_json(item) for item in changes),
+            change_seq=_opt_int(data, "changeSeq"),
+            changes_have_more=data.get("changesHasMore") is True,
         )
 
 

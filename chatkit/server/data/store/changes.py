@@ -163,5 +163,6 @@ def changes_since(
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = int(rows[-1][-1]) if more else max(current, after)
+    # A cursor from the future (a restored database) starts again from now.
+    cursor = int(rows[-1][-1]) if more else current
     return [message_record(row) for row in rows], cursor, more
