@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from chatkit import __version__
@@ -23,7 +25,12 @@ app = typer.Typer(
     name="chatkit",
     help="Real-time chat backend toolkit: server, admin commands, terminal client, load tester.",
     no_args_is_help=True,
-    add_completion=False,
+    # `chatkit --install-completion` (typer drives click's `_CHATKIT_COMPLETE` protocol):
+    # commands, options and the values of every fixed-choice option complete.
+    add_completion=True,
+    # Explicit, because help texts are written for it: [dim]…[/] styles, and defaults are
+    # shown through show_default, never typed into a help string where markup would eat them.
+    rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
 app.command()(serve.serve)
@@ -42,6 +49,27 @@ app.command("open-session", **CLIENT)(conversations.open_session)
 app.command("read", **CLIENT)(conversations.mark_read)
 app.command(**CLIENT)(live.listen)
 app.command("typing", **CLIENT)(live.typing_indicator)
+
+
+def _reflow(typer_app: typer.Typer) -> None:
+    """Docstrings wrap at 100 columns in the source; --help should wrap them at the terminal's
+    width instead of keeping the source's line breaks (which typer does after the first
+    paragraph, breaking lines mid-sentence)."""
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow(group.typer_instance)
+
+
+def reflow(doc: str) -> str:
+    """Each paragraph of `doc` on one line."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+_reflow(app)
 
 
 def _version(value: bool) -> None:

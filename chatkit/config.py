@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,9 +78,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+        return with_driver(value)
 
     @field_validator("jwt_secret", mode="before")
     @classmethod
@@ -92,10 +91,10 @@ class Settings(BaseSettings):
     def _rate(cls, value: str) -> str:
         if value.strip() in ("", "0", "off"):
             return ""
-        from limits import parse
+        from chatkit.server.ratelimit import parse_rates
 
         try:
-            parse(value)
+            parse_rates(value)
         except ValueError:
             raise ValueError("must look like 30/second, 100/minute or 5 per 10 seconds") from None
         return value.strip()
@@ -151,6 +150,29 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this server: public_url, else the listening address."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+# The 12-factor spellings of a database URL, and the async driver chatkit adds to each.
+DRIVERS = {
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
+
+
+def with_driver(url: str) -> str:
+    """`url` with chatkit's async driver: postgresql://, postgres:// and sqlite:// URLs get
+    it added; the driver-qualified forms pass unchanged; anything else is refused."""
+    url = url.strip()
+    for plain, qualified in DRIVERS.items():
+        if url.startswith(plain):
+            return qualified + url[len(plain) :]
+    if not url.startswith(tuple(DRIVERS.values())):
+        raise ValueError(
+            "must start with postgresql://, postgres://, sqlite:// (or the driver-qualified "
+            "postgresql+asyncpg://, sqlite+aiosqlite://)"
+        )
+    return url
 
 
 # Where each setting lives in chatkit.toml. Top-level keys with the setting's own name work too.
@@ -263,8 +285,18 @@ def _describe(exc: ValidationError, path: Path | None, flag_names: set[str]) -> 
     return f"invalid setting {where}: {message}"
 
 
-def signing_secret(settings: Settings) -> str:
-    """The HS* secret: configured, else read from (or generated once into) secret_file."""
+def signing_secret(
+    settings: Settings,
+    *,
+    generate: bool = True,
+    on_generate: Callable[[Path], None] | None = None,
+) -> str:
+    """The HS* secret: configured, else read from secret_file, else (generate=True only)
+    generated once into secret_file, calling `on_generate` with where it went.
+
+    Whatever mints tokens passes generate=False: a secret it invented would sign tokens that
+    the server, holding another one, refuses.
+    """
     if settings.jwt_secret is not None:
         value = settings.jwt_secret.get_secret_value()
         if len(value) < 16:
@@ -275,6 +307,12 @@ def signing_secret(settings: Settings) -> str:
         value = path.read_text().strip()
         if value:
             return value
+    if not generate:
+        raise ConfigError(
+            "no signing secret found: CHATKIT_JWT_SECRET is not set, no [jwt] secret is "
+            f"configured and {path.absolute()} does not exist; run this where `chatkit serve` "
+            "runs (it creates that file), or pass the server's secret as CHATKIT_JWT_SECRET"
+        )
     value = secrets.token_urlsafe(48)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -286,4 +324,6 @@ def signing_secret(settings: Settings) -> str:
         raise ConfigError(f"cannot write secret_file {path}: {exc.strerror}") from exc
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    if on_generate is not None:
+        on_generate(path.absolute())
     return value

@@ -67,7 +67,7 @@ def _read_key(value: str, setting: str) -> str:
 def signing_key(settings: Settings) -> str:
     """The key `chatkit token` signs with."""
     if settings.jwt_algorithm.startswith("HS"):
-        return signing_secret(settings)
+        return signing_secret(settings, generate=False)
     if not settings.jwt_private_key:
         raise ConfigError(
             f"minting {settings.jwt_algorithm} tokens needs jwt_private_key "

@@ -54,7 +54,7 @@ async def shoot(url: str, token: str) -> None:
         await pilot.press("down", "enter")
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
-        await until(app, screen._history_loaded.is_set)
+        await until(app, screen.history_loaded.is_set)
         await pilot.press(*"Thanks Linus! Bring it on Thursday.")
         await pilot.pause()
         app.save_screenshot("tui-conversation.svg", path=str(OUT))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -37,10 +38,12 @@ RUN_TIMEOUT = 120
 T = TypeVar("T")
 
 # All runs go at once (see `runs`), so all but `chat` (the closed loop: as fast as the server
-# answers) run open loop at modest rates, to stay short on a small shared machine.
+# answers) run open loop at modest rates, to stay short on a small shared machine. The
+# embedded server runs in its default configuration, so the open-loop rates stay under the
+# default message_rate (30/second per user); `chat` sends past it and says so.
 SMOKE: dict[str, list[str]] = {
-    "chat": ["--users", "2"],
-    "burst": ["--users", "2", "--rate", "80"],
+    "chat": ["--users", "2", "--server-setting", "message_rate=off"],
+    "burst": ["--users", "2", "--rate", "40"],
     "fanout": ["--users", "2", "--tabs", "3", "--rate", "20"],
     "connect-storm": ["--users", "2", "--rate", "40"],
     "idle": ["--users", "20", "--spawn-rate", "20"],
@@ -61,7 +64,7 @@ class Run:
 def _start(name: str, profile: str, folder: Path, *args: str) -> subprocess.Popen[str]:
     report = folder / f"{name}.json"
     return subprocess.Popen(
-        [sys.executable, "-m", "chatkit", "bench", profile, "--json", str(report), *args],
+        [sys.executable, "-m", "chatkit", "bench", profile, "--report", str(report), *args],
         cwd=folder,
         env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
         stdout=subprocess.PIPE,
@@ -108,6 +111,9 @@ def test_every_profile_passes_with_nothing_lost(runs: dict[str, Run], profile: s
     assert messages["lost"] == messages["duplicated"] == messages["out_of_order"] == 0
     assert report["errors"]["count"] == 0, report["errors"]
     assert report["target"]["embedded"] is True and report["target"]["database"] == "sqlite"
+    expected = "defaults except message_rate=off" if profile == "chat" else "defaults"
+    assert report["target"]["configuration"] == expected
+    assert re.search(rf"configuration\W+{expected}", run.output), run.output
     assert report["steady_seconds"] >= 0.95
     server = report["server"]
     assert server["cpu_seconds"] is not None and server["rss_mb_steady"] > 0
@@ -326,10 +332,17 @@ def test_a_server_that_reorders_fails(runs: dict[str, Run]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nonsense"], "unknown profile 'nonsense'"),
+        (["nonsense"], "'nonsense' is not one of 'chat'"),
         (["chat", "--url", "http://192.0.2.1:4000", "--secret", SECRET], "--allow-remote"),
         (["chat", "--users", "0"], "--users must be at least 1"),
         (["chat", "--url", "http://127.0.0.1:9"], "no signing secret"),
+        (["chat", "--server-setting", "message_rate"], "expected NAME=VALUE"),
+        (["chat", "--server-setting", "port=1"], "'port' is not a setting the bench may change"),
+        (["chat", "--server-setting", "nonsense=1"], "'nonsense' is not a setting"),
+        (
+            ["chat", "--url", "http://127.0.0.1:9", "--server-setting", "message_rate=off"],
+            "--server-setting is for the embedded server",
+        ),
         (  # above the largest pid Linux hands out
             ["chat", "--url", "http://127.0.0.1:9", "--secret", SECRET, "--server-pid", "4194305"],
             "no such process",

@@ -30,19 +30,26 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_token_is_signed_with_the_kept_secret(tmp_path: Path) -> None:
+@pytest.fixture
+def server_secret(tmp_path: Path) -> str:
+    """The secret `chatkit serve` generates in its folder (the test's working directory)."""
+    return signing_secret(Settings(secret_file=tmp_path / "chatkit.secret"))
+
+
+def test_token_is_signed_with_the_kept_secret(server_secret: str) -> None:
     user = str(uuid.uuid4())
 
     code, out, _ = invoke("token", "--user", user, "--ttl", "15m")
 
     assert code == 0
-    secret = signing_secret(Settings(secret_file=tmp_path / "chatkit.secret"))
+    secret = server_secret
     claims = jwt.decode(out.strip(), secret, algorithms=["HS256"])
     assert claims["sub"] == user
     assert claims["exp"] - claims["iat"] == 900
     assert "role" not in claims
 
 
+@pytest.mark.usefixtures("server_secret")
 def test_token_admin_and_debug() -> None:
     code, out, err = invoke("token", "--admin", "--debug")
 
@@ -221,7 +228,9 @@ async def test_serve_starts_on_a_fresh_folder_and_stops_on_ctrl_c(tmp_path: Path
         started = time.monotonic()
         assert process.wait(timeout=15) == 0
         assert time.monotonic() - started < 15
-        assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+        errors = process.stderr.read()  # type: ignore[union-attr]
+        assert "Traceback" not in errors
+        assert f"generated a new JWT signing secret in {tmp_path / 'chatkit.secret'}" in errors
     finally:
         if process.poll() is None:
             process.kill()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,70 @@ def test_sample_config_file_is_valid_and_documents_every_setting() -> None:
     for (section, key), name in FILE_KEYS.items():
         assert f"[{section}]" in text, section
         assert f"{key} =" in text, f"{name} is not documented in chatkit.toml"
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u:p@db:5432/chat", "postgresql+asyncpg://u:p@db:5432/chat"),
+        ("postgres://u@db/chat?sslmode=require", "postgresql+asyncpg://u@db/chat?sslmode=require"),
+        ("sqlite:///data/chat.db", "sqlite+aiosqlite:///data/chat.db"),
+        ("sqlite:////var/lib/chat.db", "sqlite+aiosqlite:////var/lib/chat.db"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql+asyncpg://u@db/chat", "postgresql+asyncpg://u@db/chat"),
+        ("sqlite+aiosqlite:///./chatkit.db", "sqlite+aiosqlite:///./chatkit.db"),
+    ],
+)
+def test_database_urls_in_their_12_factor_forms(
+    given: str, used: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings(database_url=given).database_url == used
+    monkeypatch.setenv("CHATKIT_DATABASE_URL", given)
+    assert load_settings().database_url == used
+
+
+@pytest.mark.parametrize("given", ["mysql://u@db/chat", "postgresql+psycopg2://u@db/x", "chat.db"])
+def test_other_database_urls_are_refused_in_one_line(
+    given: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATKIT_DATABASE_URL", given)
+
+    with pytest.raises(ConfigError, match="CHATKIT_DATABASE_URL: must start with postgresql://"):
+        load_settings()
+
+
+@pytest.mark.postgres
+def test_a_plain_postgres_url_reaches_the_database(
+    monkeypatch: pytest.MonkeyPatch, postgres_template: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from chatkit.cli import app
+    from tests.support import backends
+
+    name = f"ck_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(backends.create_postgres_database(name, template=postgres_template))
+    try:
+        plain = backends.postgres_url(name).replace("postgresql+asyncpg://", "postgres://")
+        monkeypatch.setenv("CHATKIT_DATABASE_URL", plain)
+        runner = CliRunner()
+        added = runner.invoke(app, ["users", "add", "--name", "Pat", "--email", "pat@example.com"])
+        listed = runner.invoke(app, ["users", "list", "--json"])
+    finally:
+        asyncio.run(backends.drop_postgres_database(name))
+
+    assert added.exit_code == 0, added.stderr
+    assert [user["fullName"] for user in json.loads(listed.stdout)] == ["Pat"]
+
+
+def test_an_in_memory_sqlite_url_works_for_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from chatkit.cli import app
+
+    monkeypatch.setenv("CHATKIT_DATABASE_URL", "sqlite://")
+
+    result = CliRunner().invoke(app, ["users", "add", "--name", "Mo", "--email", "mo@example.com"])
+
+    assert result.exit_code == 0, result.stderr
+    assert list(Path.cwd().iterdir()) == [], "nothing written to disk"

@@ -251,6 +251,23 @@ async def _walk_admin(
     await walk.expect(422, "PUT", user, token=admin, json={**body, "email": "nope"})
     await walk.expect(200, "GET", "/api/admin/users?limit=2", token=admin)
     await walk.expect(400, "GET", "/api/admin/users?offset=-1", token=admin)
+    prefs = f"{user}/notifications"
+    await walk.expect(401, "PUT", prefs, json={"email": False})
+    await walk.expect(403, "PUT", prefs, token=user_token, json={"email": False})
+    await walk.expect(200, "PUT", prefs, token=admin, json={"email": False})
+    await walk.expect(400, "PUT", prefs, token=admin, json={"email": "no"})
+    await walk.expect(
+        404,
+        "PUT",
+        f"/api/admin/users/{uuid.uuid4()}/notifications",
+        token=admin,
+        json={"email": True},
+    )
+    await walk.expect(413, "PUT", prefs, token=admin, data=huge, headers=raw_json)
+    await walk.expect(401, "GET", "/api/admin/sessions")
+    await walk.expect(403, "GET", "/api/admin/sessions", token=user_token)
+    await walk.expect(200, "GET", f"/api/admin/sessions?user={mentor_id}&limit=5", token=admin)
+    await walk.expect(400, "GET", "/api/admin/sessions?user=nope", token=admin)
 
     session = f"/api/admin/sessions/{uuid.uuid4()}"
     fields = {"mentorId": mentor_id, "menteeId": mentee_id, "status": "scheduled"}

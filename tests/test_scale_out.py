@@ -64,13 +64,13 @@ def _endpoint(server: ServeProcess, environment: dict[str, str]) -> Endpoint:
 async def _queued_notifications(database_url: str, user_id: str) -> int:
     database = Database(database_url)
     try:
-        async with database.read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(notifications_table)
-                .where(notifications_table.c.user_id == user_id)
-            )
-            return int(count or 0)
+        query = (
+            select(func.count())
+            .select_from(notifications_table)
+            .where(notifications_table.c.user_id == user_id)
+        )
+        count = await database.run_read(lambda conn: conn.scalar(query))
+        return int(count or 0)
     finally:
         await database.dispose()
 
@@ -109,6 +109,31 @@ async def test_events_cross_processes(
             receipt = await mentor_on_a.next("messages_read")
             assert receipt == read.body
             assert receipt["count"] == 1
+
+
+async def test_typing_stop_through_another_process_is_relayed(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    # A long timeout: only the relayed stop, not the expiry, can end the indicator in time.
+    env = {**environment, "CHATKIT_TYPING_TIMEOUT": "600"}
+    with serving(tmp_path, env) as server_a, serving(tmp_path, env) as server_b:
+        a, b = _endpoint(server_a, env), _endpoint(server_b, env)
+        async with Api(a) as api:
+            pair = await api.pair()
+            cid = pair.conversation_id
+            async with (
+                connected(a.url, pair.mentee_token) as mentee_on_a,
+                connected(a.url, pair.mentor_token) as mentor_on_a,
+                connected(b.url, pair.mentor_token) as mentor_on_b,
+            ):
+                await mentor_on_a.call("typing", {"conversationId": cid, "isTyping": True})
+                started = await mentee_on_a.next("user_typing")
+                ack = await mentor_on_b.call("typing", {"conversationId": cid, "isTyping": False})
+                stopped = await mentee_on_a.next("user_typing")
+
+    assert started["isTyping"] is True
+    assert ack == {"ok": True}
+    assert stopped == {"conversationId": cid, "userId": pair.mentor_id, "isTyping": False}
 
 
 async def test_presence_is_shared_and_expires_after_a_crash(

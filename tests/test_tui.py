@@ -7,113 +7,31 @@ would repeat those checks and double the time, and add nothing.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
 import pytest
-from textual.pilot import Pilot
 
-from chatkit.client import Backoff, ConnectionState
+from chatkit.client import ConnectionState
 from chatkit.config import Settings
-from chatkit.tui import ChatApp, TuiOptions, make_app
+from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.screens.conversation import ConversationScreen
 from chatkit.tui.screens.conversations import ConversationsScreen
 from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.connection_bar import ConnectionBar
-from chatkit.tui.widgets.conversation_list import ConversationList
 from chatkit.tui.widgets.message_item import Delivery, MessageItem
-from chatkit.tui.widgets.message_log import MessageLog
 from chatkit.tui.widgets.typing_indicator import TypingIndicator
 from tests.support.api import Api
 from tests.support.restartable import restartable_server
 from tests.support.sockets import connected
+from tests.support.tui import (
+    PATIENT,
+    list_lines,
+    log_items,
+    make_room,
+    open_conversation,
+    tui,
+    until,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-TIMEOUT = 5.0
-SIZE = (80, 24)
-PATIENT = Backoff(first=60.0, maximum=60.0, jitter=0.0)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
-    """Let the app run until `condition()` holds; fail after TIMEOUT."""
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        await pilot.pause(0.02)
-
-
-@dataclass
-class Room:
-    """A mentee (the TUI user) with two mentors, each with a conversation."""
-
-    mentee_id: str
-    mentee_token: str
-    ada_id: str
-    ada_token: str
-    ada_conversation: str
-    bob_token: str
-    bob_conversation: str
-
-
-async def make_room(api: Api) -> Room:
-    mentee = await api.user("Mia Mentee")
-    ada = await api.user("Ada Mentor")
-    bob = await api.user("Bob Mentor")
-    conversations = []
-    for mentor in (ada, bob):
-        session = await api.session(mentor, mentee, status="completed")
-        reply = await api.post(
-            "/api/conversations/by-session",
-            token=api.server.token(mentor),
-            json={"sessionId": session},
-        )
-        conversations.append(reply.body["id"])
-    return Room(
-        mentee_id=mentee,
-        mentee_token=api.server.token(mentee),
-        ada_id=ada,
-        ada_token=api.server.token(ada),
-        ada_conversation=conversations[0],
-        bob_token=api.server.token(bob),
-        bob_conversation=conversations[1],
-    )
-
-
-@asynccontextmanager
-async def tui(
-    url: str, token: str, **options: object
-) -> AsyncIterator[tuple[ChatApp, Pilot[None]]]:
-    app = make_app(TuiOptions(url=url, token=token, **options))  # type: ignore[arg-type]
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.loaded and app.realtime and app.realtime.connected, "ready")
-        yield app, pilot
-
-
-def list_lines(app: ChatApp) -> list[str]:
-    listing = app.screen.query_one(ConversationList)
-    return [
-        str(listing.get_option_at_index(i).prompt).replace("\n", " | ")
-        for i in range(listing.option_count)
-    ]
-
-
-def log_items(app: ChatApp) -> list[MessageItem]:
-    return list(app.screen.query_one(MessageLog).query(MessageItem))
-
-
-async def open_conversation(app: ChatApp, pilot: Pilot[None], conversation_id: str) -> MessageLog:
-    listing = app.screen.query_one(ConversationList)
-    listing.highlighted = listing.conversation_ids.index(conversation_id)
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, ConversationScreen), "the screen opens")
-    screen = app.screen
-    assert isinstance(screen, ConversationScreen)
-    await until(pilot, screen._history_loaded.is_set, "the history loads")
-    return screen.query_one(MessageLog)
 
 
 async def test_list_shows_unread_badges_and_reorders_live(api: Api) -> None:
@@ -178,7 +96,8 @@ async def test_sending_shows_pending_then_sent_and_reaches_the_other_client(api:
         composer.insert("second line")
         # Holding the screen's send lock keeps the request from starting: the pending state is
         # observed for certain, not by luck of timing.
-        async with screen._send_lock:
+        assert app.outbox is not None
+        async with app.outbox.lock(room.ada_conversation):
             await pilot.press("enter")
             await until(pilot, lambda: log_items(app), "the message shows")
             (item,) = log_items(app)
@@ -351,10 +270,16 @@ async def test_a_failed_send_retries_with_the_same_client_message_id(settings: S
                 await until(pilot, lambda: item.delivery is Delivery.SENT, "the retry succeeds")
                 await pilot.pause()
                 shown = [i.text for i in log_items(app)]
-                # A second retry of the same message (as after a lost answer) stores nothing new.
-                item.set_delivery(Delivery.FAILED)
+                # A second try of the same message (as after a lost answer) stores nothing new.
+                assert item.client_message_id is not None
+                again = Unsent(item.client_message_id, "are you there?", UnsentState.FAILED)
+                app.local.add(room.ada_conversation, again)
                 await pilot.press("ctrl+r")
-                await until(pilot, lambda: item.delivery is Delivery.SENT, "retried again")
+                await until(
+                    pilot, lambda: not app.local.unsent(room.ada_conversation), "retried again"
+                )
+                await app.workers.wait_for_complete()
+                after_second_try = [i.text for i in log_items(app)]
             history = await api.get(
                 f"/api/conversations/{room.ada_conversation}/messages", token=room.ada_token
             )
@@ -365,3 +290,4 @@ async def test_a_failed_send_retries_with_the_same_client_message_id(settings: S
         ("are you there?", item.client_message_id),
     ]
     assert shown == ["meanwhile", "are you there?"]  # moved below what was stored before it
+    assert after_second_try == shown

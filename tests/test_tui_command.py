@@ -41,7 +41,8 @@ def test_bad_theme_and_url_are_refused() -> None:
     theme = runner.invoke(app, ["tui", "--token", "t", "--theme", "purple"])
     url = runner.invoke(app, ["tui", "--token", "t", "--url", "ftp://example.com"])
     assert (theme.exit_code, url.exit_code) == (2, 2)
-    assert "dark or light" in theme.stderr and "http://" in url.stderr
+    assert "'purple' is not one of 'dark'" in theme.stderr
+    assert "http://" in url.stderr
 
 
 def test_an_unreachable_server_is_one_line() -> None:

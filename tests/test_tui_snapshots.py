@@ -75,7 +75,7 @@ async def open_linus(pilot: Pilot[None]) -> None:
     await pilot.press("down", "enter")
     screen = pilot.app.screen
     assert isinstance(screen, ConversationScreen)
-    await until(pilot, screen._history_loaded.is_set)
+    await until(pilot, screen.history_loaded.is_set)
     await pilot.pause()
 
 

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+# Settings the bench gives its embedded server itself: where it listens, its database, the
+# secret it mints tokens with.
+_RESERVED_SETTINGS = frozenset(
+    {"host", "port", "database_url", "jwt_secret", "secret_file", "jwt_algorithm"}
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Target:
     admin_token: str | None = None
     server_pid: int | None = None  # sample this local process's CPU and RSS
     database_url: str | None = None  # the embedded server's database (default: temp SQLite)
+    # The embedded server runs with the defaults but for these (setting name, value) pairs.
+    server_settings: tuple[tuple[str, str], ...] = ()
     allow_remote: bool = False
 
 
@@ -159,6 +166,13 @@ class BenchOptions:
             found.append("--grace must be positive")
         if not 0 <= self.max_error_rate <= 1:
             found.append("--max-error-rate must be between 0 and 1")
+        if self.target.server_settings and self.target.url:
+            found.append("--server-setting is for the embedded server, not --url")
+        from chatkit.config import Settings
+
+        for name, _ in self.target.server_settings:
+            if name not in Settings.model_fields or name in _RESERVED_SETTINGS:
+                found.append(f"--server-setting: {name!r} is not a setting the bench may change")
         if self.py_spy is not None and self.target.url and not self.target.server_pid:
             found.append("--py-spy needs a local server: the embedded one, or --server-pid")
         return found

@@ -25,6 +25,7 @@ class RunFacts:
 
     url: str
     embedded: bool
+    configuration: str | None  # the embedded server's ("defaults", or what differs)
     database: str | None
     server_pid: int | None
     setup_seconds: float
@@ -57,6 +58,7 @@ def build(
         "target": {
             "url": facts.url,
             "embedded": facts.embedded,
+            "configuration": facts.configuration,
             "database": facts.database,
             "server_sampled": server is not None,
         },
@@ -264,7 +266,11 @@ def table(report: dict[str, Any]) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     messages, latency = report["messages"], report["latency_ms"]
-    grid.add_row("target", f"{report['target']['url']} ({report['target']['database'] or '?'})")
+    target = report["target"]
+    grid.add_row("target", f"{target['url']} ({target['database'] or '?'})")
+    grid.add_row(
+        "configuration", target["configuration"] or "not known (a server given with --url)"
+    )
     grid.add_row(
         "steady phase", f"{report['steady_seconds']} s (setup {report['setup_seconds']} s)"
     )

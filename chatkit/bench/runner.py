@@ -67,7 +67,9 @@ def _target(
         minter = minter_for_url(secret=target.secret, admin_token=target.admin_token, config=config)
         yield target.url.rstrip("/"), minter, None, None
         return
-    server = EmbeddedServer(run_dir / "server", database_url=target.database_url)
+    server = EmbeddedServer(
+        run_dir / "server", database_url=target.database_url, settings=target.server_settings
+    )
     try:
         with console.status("starting the embedded chatkit server…"):
             url = server.start()
@@ -122,6 +124,7 @@ def _run(
     facts = reports.RunFacts(
         url=url,
         embedded=server is not None,
+        configuration=server.configuration if server is not None else None,
         database=database,
         server_pid=pid,
         setup_seconds=setup_seconds,

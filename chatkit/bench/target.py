@@ -100,11 +100,20 @@ class EmbeddedServer:
 
     The process gets a clean environment (no CHATKIT_* from the caller's shell, no
     chatkit.toml: it runs in its own folder), so the same command measures the same thing
-    on every machine. Per-user rate limits and socket caps are off.
+    on every machine. It runs in the default configuration — rate limits, socket caps, log
+    level and all — except for the `settings` given (`--server-setting`), which the report
+    names.
     """
 
-    def __init__(self, folder: Path, *, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        database_url: str | None = None,
+        settings: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.folder = folder
+        self.settings = settings
         self.secret = secrets.token_urlsafe(32)
         self.database_url = database_url or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
         self.log_path = folder / "server.log"
@@ -114,6 +123,12 @@ class EmbeddedServer:
     @property
     def database(self) -> str:
         return self.database_url.split("://", 1)[0].split("+", 1)[0]
+
+    @property
+    def configuration(self) -> str:
+        """What the report says was measured: `defaults`, or which settings differ."""
+        changed = ", ".join(f"{name}={value}" for name, value in self.settings)
+        return f"defaults except {changed}" if changed else "defaults"
 
     @property
     def pid(self) -> int:
@@ -138,15 +153,9 @@ class EmbeddedServer:
             CHATKIT_DATABASE_URL=self.database_url,
             CHATKIT_JWT_SECRET=self.secret,
             CHATKIT_SECRET_FILE=str(self.folder / "chatkit.secret"),
-            CHATKIT_LOG_LEVEL="warning",
-            # Recipients are online during a run; an offline one must not trigger email.
-            CHATKIT_NOTIFY_DELAY="3600",
-            # A benchmark measures capacity: per-user rate limits would measure the limiter.
-            CHATKIT_MESSAGE_RATE="off",
-            CHATKIT_EVENT_RATE="off",
-            CHATKIT_MAX_SOCKETS_PER_USER="0",
             PYTHONUNBUFFERED="1",
         )
+        env.update({f"CHATKIT_{name.upper()}": value for name, value in self.settings})
         command = [sys.executable, "-m", "chatkit", "serve", "--host", "127.0.0.1", "--port", "0"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

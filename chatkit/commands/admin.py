@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
+from chatkit.commands.admin_backends import AdminTokenOption, AdminUrlOption, admin_backend
+from chatkit.commands.choices import SessionStatus
 from chatkit.commands.common import (
     ConfigOption,
     console,
     fail,
     friendly_errors,
+    open_database,
     print_json,
     settings_or_exit,
-    with_store,
 )
 from chatkit.ids import new_id, parse_uuid
-from chatkit.server.data.store.records import SESSION_STATUSES, SessionRecord, UserRecord
 from chatkit.timefmt import iso, parse_instant, utcnow
-
-if TYPE_CHECKING:
-    from chatkit.server.data.store import Store
 
 users_app = typer.Typer(help="Add, list and change users.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Add and list mentoring sessions.", no_args_is_help=True)
@@ -43,122 +41,105 @@ def _uuid_or_exit(value: str | None, what: str) -> str:
 def users_add(
     name: Annotated[str, typer.Option("--name", "-n", help="Full name.")],
     email: Annotated[str, typer.Option("--email", "-e", help="Email address.")],
-    avatar: Annotated[str | None, typer.Option(help="Avatar URL.")] = None,
+    avatar: Annotated[str | None, typer.Option(help="Avatar URL.", show_default="none")] = None,
     user_id: Annotated[
-        str | None, typer.Option("--id", help="Use this UUID (default: a new one).")
+        str | None, typer.Option("--id", help="Use this UUID.", show_default="a new one")
     ] = None,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create (or update, with --id) a user and print its id."""
-    from chatkit.server.wire.schemas import UserIn, validate
-
-    settings = settings_or_exit(config)
     uid = _uuid_or_exit(user_id, "--id")
-    with friendly_errors():
-        payload = validate(UserIn, {"fullName": name, "email": email, "avatarUrl": avatar})
-
-    async def work(store: Store) -> tuple[UserRecord, bool]:
-        return await store.users.upsert(
-            user_id=uid,
-            full_name=payload.full_name,
-            email=payload.email,
-            avatar_url=payload.avatar_url,
-        )
-
-    record, created = with_store(settings, work)
-    console.print(record.id, highlight=False)
+    backend = admin_backend(url, token, config)
+    user = backend.put_user(uid, {"fullName": name, "email": email, "avatarUrl": avatar})
+    console.print(user["id"], highlight=False, soft_wrap=True)
 
 
 @users_app.command("list")
 def users_list(
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """List users."""
-    settings = settings_or_exit(config)
-
-    async def work(store: Store) -> list[UserRecord]:
-        return await store.users.list(limit=limit)
-
-    records = with_store(settings, work)
+    users = admin_backend(url, token, config).list_users(limit)
     if as_json:
-        from chatkit.server.wire import render
-
-        print_json([render.user(record) for record in records])
+        print_json(users)
         return
-    table = Table(title=f"{len(records)} users", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"{len(users)} users", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("name", overflow="fold")
     table.add_column("email", overflow="fold")
     table.add_column("emails")
-    for record in records:
-        table.add_row(
-            record.id, record.full_name, record.email, "on" if record.notify_email else "off"
-        )
+    for user in users:
+        emails = "on" if user.get("notifyEmail", True) else "off"
+        table.add_row(user["id"], user["fullName"], user["email"], emails)
     console.print(table)
 
 
-def _set_notify_email(user_id: str, enabled: bool, config: ConfigOption) -> None:
-    settings = settings_or_exit(config)
+def _set_notify_email(
+    user_id: str, enabled: bool, url: str | None, token: str | None, config: Path | None
+) -> None:
     uid = _uuid_or_exit(user_id, "USER_ID")
-
-    async def work(store: Store) -> None:
-        await store.users.set_notify_email(user_id=uid, enabled=enabled)
-
-    with_store(settings, work)
+    admin_backend(url, token, config).set_notify_email(uid, enabled)
     state = "on" if enabled else "off"
-    console.print(f"notification emails for {uid} are {state}", highlight=False)
+    console.print(f"notification emails for {uid} are {state}", highlight=False, soft_wrap=True)
+
+
+UserIdArgument = Annotated[str, typer.Argument(help="The user's id.")]
 
 
 @users_app.command("notify-off")
 def users_notify_off(
-    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    user_id: UserIdArgument,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Stop emailing USER_ID about messages that arrive while they are offline."""
-    _set_notify_email(user_id, False, config)
+    _set_notify_email(user_id, False, url, token, config)
 
 
 @users_app.command("notify-on")
 def users_notify_on(
-    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    user_id: UserIdArgument,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Email USER_ID again about messages that arrive while they are offline."""
-    _set_notify_email(user_id, True, config)
+    _set_notify_email(user_id, True, url, token, config)
 
 
 @users_app.command("revoke-tokens")
 def users_revoke_tokens(
-    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    user_id: UserIdArgument,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Refuse every token of USER_ID issued before now."""
-    settings = settings_or_exit(config)
     uid = _uuid_or_exit(user_id, "USER_ID")
-
-    async def work(store: Store) -> datetime:
-        return await store.users.revoke_tokens(user_id=uid)
-
-    instant = with_store(settings, work)
-    console.print(f"tokens of {uid} issued before {iso(instant)} are refused", highlight=False)
+    instant = admin_backend(url, token, config).revoke_tokens(uid)
+    console.print(
+        f"tokens of {uid} issued before {instant} are refused", highlight=False, soft_wrap=True
+    )
 
 
 @users_app.command("remove")
 def users_remove(
-    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    user_id: UserIdArgument,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Delete a user who takes part in no session; their tokens stop working."""
-    settings = settings_or_exit(config)
     uid = _uuid_or_exit(user_id, "USER_ID")
-
-    async def work(store: Store) -> None:
-        await store.users.delete(user_id=uid)
-
-    with_store(settings, work)
-    console.print(f"removed user {uid}", highlight=False)
+    admin_backend(url, token, config).remove_user(uid)
+    console.print(f"removed user {uid}", highlight=False, soft_wrap=True)
 
 
 @sessions_app.command("add")
@@ -166,74 +147,67 @@ def sessions_add(
     mentor: Annotated[str, typer.Option(help="The mentor's user id.")],
     mentee: Annotated[str, typer.Option(help="The mentee's user id.")],
     start_at: Annotated[
-        str | None, typer.Option(help="ISO-8601 instant (default: now).", show_default=False)
+        str | None, typer.Option(help="ISO-8601 instant.", show_default="now")
     ] = None,
     status: Annotated[
-        str, typer.Option(help="scheduled, in_progress, completed or cancelled.")
-    ] = "scheduled",
+        SessionStatus, typer.Option(help="The session's status.")
+    ] = SessionStatus.scheduled,
     session_id: Annotated[
-        str | None, typer.Option("--id", help="Use this UUID (default: a new one).")
+        str | None, typer.Option("--id", help="Use this UUID.", show_default="a new one")
     ] = None,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create (or update, with --id) a mentoring session and print its id."""
-    settings = settings_or_exit(config)
     sid = _uuid_or_exit(session_id, "--id")
     mentor_id = _uuid_or_exit(mentor, "--mentor")
     mentee_id = _uuid_or_exit(mentee, "--mentee")
-    if status not in SESSION_STATUSES:
-        fail(f"--status must be one of {', '.join(SESSION_STATUSES)}", code=2)
     try:
         starts = parse_instant(start_at) if start_at else utcnow()
     except ValueError:
         fail(f"--start-at must be an ISO-8601 instant, got {start_at!r}", code=2)
-
-    async def work(store: Store) -> tuple[SessionRecord, bool]:
-        return await store.sessions.upsert(
-            session_id=sid, mentor_id=mentor_id, mentee_id=mentee_id, start_at=starts, status=status
-        )
-
-    record, _created = with_store(settings, work)
-    console.print(record.id, highlight=False)
+    fields = {
+        "mentorId": mentor_id,
+        "menteeId": mentee_id,
+        "startAt": iso(starts),
+        "status": status.value,
+    }
+    session = admin_backend(url, token, config).put_session(sid, fields)
+    console.print(session["id"], highlight=False, soft_wrap=True)
 
 
 @sessions_app.command("list")
 def sessions_list(
     user: Annotated[
-        str | None, typer.Option("--user", help="Only sessions this user takes part in.")
+        str | None,
+        typer.Option("--user", help="Only sessions this user takes part in.", show_default="all"),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    url: AdminUrlOption = None,
+    token: AdminTokenOption = None,
     config: ConfigOption = None,
 ) -> None:
     """List mentoring sessions, latest start first."""
-    settings = settings_or_exit(config)
     user_id = _uuid_or_exit(user, "--user") if user else None
-
-    async def work(store: Store) -> tuple[list[SessionRecord], dict[str, str]]:
-        records = await store.sessions.list(user_id=user_id, limit=limit)
-        ids = {r.mentor_id for r in records} | {r.mentee_id for r in records}
-        return records, await store.users.names(ids)
-
-    records, names = with_store(settings, work)
+    sessions, names = admin_backend(url, token, config).list_sessions(user_id, limit)
     if as_json:
-        from chatkit.server.wire import render
-
-        print_json([render.session(record) for record in records])
+        print_json(sessions)
         return
-    table = Table(title=f"{len(records)} sessions", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"{len(sessions)} sessions", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("mentor → mentee")
     table.add_column("starts (UTC)")
     table.add_column("status", no_wrap=True)
-    for record in records:
-        mentor = names.get(record.mentor_id, record.mentor_id)
-        mentee = names.get(record.mentee_id, record.mentee_id)
+    for session in sessions:
+        mentor = names.get(session["mentorId"], session["mentorId"])
+        mentee = names.get(session["menteeId"], session["menteeId"])
         table.add_row(
-            record.id,
+            session["id"],
             f"{mentor} → {mentee}",
-            iso(record.start_at)[:16].replace("T", " "),
-            record.status,
+            session["startAt"][:16].replace("T", " "),
+            session["status"],
         )
     console.print(table)
 
@@ -260,9 +234,13 @@ def db_upgrade(config: ConfigOption = None) -> None:
     with friendly_errors():
         before, after = asyncio.run(_main())
     if before == after:
-        console.print(f"database is up to date (revision {after})", highlight=False)
+        console.print(f"database is up to date (revision {after})", highlight=False, soft_wrap=True)
     else:
-        console.print(f"database upgraded from {before or 'empty'} to {after}", highlight=False)
+        console.print(
+            f"database upgraded from {before or 'empty'} to {after}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @db_app.command("current")
@@ -271,12 +249,11 @@ def db_current(config: ConfigOption = None) -> None:
     import asyncio
 
     from chatkit.server.data import migrate
-    from chatkit.server.data.database import Database
 
     settings = settings_or_exit(config)
 
     async def _main() -> str | None:
-        database = Database(settings.database_url)
+        database = open_database(settings, create=False)
         try:
             return await migrate.current_revision(database)
         finally:

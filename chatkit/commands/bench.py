@@ -9,13 +9,17 @@ from typing import Annotated
 import typer
 
 from chatkit.bench.options import PROFILES, BenchOptions, Target
-from chatkit.commands.common import ConfigOption, console, fail
+from chatkit.commands.choices import BenchProfile, Transport
+from chatkit.commands.common import ConfigOption, console, err_console, fail, print_json
+
+# What `pip install chatkit` leaves out and only the bench needs (the bench extra).
+BENCH_MODULES = ("locust", "gevent", "psutil")
 
 _PROFILE_HELP = "\n\n".join(f"{spec.name}: {spec.summary}" for spec in PROFILES.values())
 
 
 def bench(
-    profile: Annotated[str, typer.Argument(help=f"The load profile.\n\n{_PROFILE_HELP}")],
+    profile: Annotated[BenchProfile, typer.Argument(help=f"The load profile.\n\n{_PROFILE_HELP}")],
     users: Annotated[
         int | None, typer.Option(help="Locust users (idle: sockets).", show_default=False)
     ] = None,
@@ -58,7 +62,9 @@ def bench(
     grace: Annotated[
         float, typer.Option(help="Seconds a delivery may lag after sending stops.")
     ] = 5.0,
-    transport: Annotated[str, typer.Option(help="websocket or polling.")] = "websocket",
+    transport: Annotated[
+        Transport, typer.Option(help="How the load's sockets talk to the server.")
+    ] = Transport.websocket,
     max_error_rate: Annotated[
         float, typer.Option(help="Fail above this share of failed operations.")
     ] = 0.01,
@@ -90,9 +96,24 @@ def bench(
             show_default=False,
         ),
     ] = None,
-    json_file: Annotated[
+    server_setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--server-setting",
+            help="NAME=VALUE: run the embedded server with this setting changed (repeatable; "
+            "e.g. message_rate=off). Without it the server runs in its default configuration.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the report as JSON on stdout (progress goes to stderr)."
+        ),
+    ] = False,
+    report_file: Annotated[
         Path | None,
-        typer.Option("--json", help="Write the report here as JSON.", show_default=False),
+        typer.Option("--report", help="Also write the report here as JSON.", show_default=False),
     ] = None,
     html: Annotated[
         Path | None, typer.Option(help="Write Locust's HTML report here.", show_default=False)
@@ -117,14 +138,13 @@ def bench(
     Exits 0 when the run passed; 1 when a message was lost, duplicated or out of order, or
     errors passed --max-error-rate; 2 when it could not run.
     """
+    require_bench_extra()
     from chatkit.bench import report
     from chatkit.bench.runner import run
     from chatkit.bench.target import BenchError
 
-    if profile not in PROFILES:
-        fail(f"unknown profile {profile!r}", code=2, hint=f"use one of: {', '.join(PROFILES)}")
     options = BenchOptions.for_profile(
-        profile,
+        profile.value,
         users=users,
         spawn_rate=spawn_rate,
         duration=duration,
@@ -135,7 +155,7 @@ def bench(
         in_flight=in_flight,
         messages=messages,
         grace=grace,
-        transport=transport,
+        transport=transport.value,
         max_error_rate=max_error_rate,
         target=Target(
             url=url,
@@ -144,8 +164,9 @@ def bench(
             server_pid=server_pid,
             database_url=database_url,
             allow_remote=allow_remote,
+            server_settings=_pairs(server_setting or []),
         ),
-        json_file=json_file,
+        json_file=report_file,
         html_file=html,
         csv_prefix=csv,
         py_spy=py_spy,
@@ -160,14 +181,36 @@ def bench(
             find_py_spy()
         except BenchError as exc:
             fail(str(exc), code=2)
+    out = err_console if as_json else console
     try:
-        result = run(options, config=config, console=console)
+        result = run(options, config=config, console=out)
     except BenchError as exc:
         fail(str(exc), code=2)
     except KeyboardInterrupt:
         fail("interrupted", code=130)
-    console.print(report.table(result))
-    if json_file is not None:
-        json_file.write_text(json.dumps(result, indent=2) + "\n")
+    if as_json:
+        print_json(result)
+    else:
+        console.print(report.table(result))
+    if report_file is not None:
+        report_file.write_text(json.dumps(result, indent=2) + "\n")
     if not result["passed"]:
         raise typer.Exit(1)
+
+
+def _pairs(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, equals, setting = value.partition("=")
+        if not equals or not name.strip():
+            fail(f"--server-setting {value!r}: expected NAME=VALUE", code=2)
+        pairs.append((name.strip().lower().replace("-", "_"), setting))
+    return tuple(pairs)
+
+
+def require_bench_extra() -> None:
+    """Exit 2 with the install command when the bench extra is not installed."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in BENCH_MODULES):
+        fail("chatkit bench needs the bench extra: pip install 'chatkit[bench]'", code=2)

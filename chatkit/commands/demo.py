@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatkit.commands.common import ConfigOption, console, fail, settings_or_exit, with_store
+from chatkit.commands.common import (
+    ConfigOption,
+    console,
+    ensure_secret,
+    fail,
+    friendly_errors,
+    settings_or_exit,
+    with_store,
+)
 from chatkit.config import ConfigError
 from chatkit.tokens import mint, parse_ttl
 
@@ -31,7 +39,9 @@ def demo(
         await demo_data.seed(store)
 
     with console.status("creating the demo dataset…"):
-        with_store(settings, work)
+        with_store(settings, work, writes=True)
+    with friendly_errors():
+        ensure_secret(settings)
     console.print("[bold]chatkit demo users[/] (name, role, user id, then the token):\n")
     try:
         for user in demo_data.USERS:

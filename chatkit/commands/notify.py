@@ -9,18 +9,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from chatkit.commands.choices import NotificationStatus, value_of
 from chatkit.commands.common import (
     ConfigOption,
     console,
     fail,
     friendly_errors,
+    print_json,
     settings_or_exit,
+    with_default,
     with_store,
 )
+from chatkit.commands.serve import LogLevelOption
 from chatkit.ids import parse_uuid
 from chatkit.server.data.store.records import NOTIFICATION_STATUSES as STATUSES
 from chatkit.server.data.store.records import NotificationRecord
-from chatkit.timefmt import utcnow
+from chatkit.timefmt import iso, utcnow
 
 if TYPE_CHECKING:
     from chatkit.server.data.store import Store
@@ -38,23 +42,28 @@ _STYLE = {
 
 @notify_app.command("list")
 def notify_list(
-    status: Annotated[
-        str | None,
-        typer.Option(help="Only this status: " + ", ".join(STATUSES) + ".", show_default=False),
+    status_choice: Annotated[
+        NotificationStatus | None,
+        typer.Option("--status", help=with_default("Only this status.", "any"), show_default=False),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (counts and notifications) on stdout.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show the outbox, newest first, with how many notifications are in each state."""
-    if status is not None and status not in STATUSES:
-        fail(f"--status must be one of {', '.join(STATUSES)}", code=2)
+    status = value_of(status_choice)
     settings = settings_or_exit(config)
 
     async def work(store: Store) -> tuple[dict[str, int], list[NotificationRecord]]:
         counts = await store.notifications.counts()
         return counts, await store.notifications.list(status=status, limit=limit)
 
-    counts, records = with_store(settings, work)
+    counts, records = with_store(settings, work, writes=False)
+    if as_json:
+        print_json({"counts": counts, "notifications": [_json(record) for record in records]})
+        return
     summary = " · ".join(f"[{_STYLE[name]}]{name} {counts[name]}[/]" for name in STATUSES)
     table = Table(title=f"notifications: {summary}", title_justify="left")
     table.add_column("id", overflow="fold", min_width=36)
@@ -80,6 +89,21 @@ def notify_list(
         console.print("no notifications" + (f" with status {status}" if status else ""))
 
 
+def _json(record: NotificationRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "status": record.status,
+        "userId": record.user_id,
+        "email": record.email,
+        "conversationId": record.conversation_id,
+        "messageId": record.message_id,
+        "dueAt": iso(record.due_at),
+        "sentAt": iso(record.sent_at) if record.sent_at is not None else None,
+        "attempts": record.attempts,
+        "lastError": record.last_error,
+    }
+
+
 @notify_app.command("retry")
 def notify_retry(
     notification_id: Annotated[str, typer.Argument(metavar="ID", help="The notification's id.")],
@@ -94,7 +118,7 @@ def notify_retry(
     async def work(store: Store) -> NotificationRecord:
         return await store.notifications.requeue(notification_id=nid, now=utcnow())
 
-    record = with_store(settings, work)
+    record = with_store(settings, work, writes=True)
     console.print(
         f"notification {record.id} to {record.email or record.user_id} is pending again; "
         "the worker sends it on its next round",
@@ -108,12 +132,10 @@ def notify_run(
         bool, typer.Option("--once", help="Deliver what is due now, then exit.")
     ] = False,
     config: ConfigOption = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run the delivery worker alone (set notify worker = false on the servers then)."""
-    settings = settings_or_exit(config, log_level=log_level)
+    settings = settings_or_exit(config, log_level=value_of(log_level))
     from chatkit.server.data import migrate
     from chatkit.server.data.database import Database
     from chatkit.server.data.store.notifications import NotificationStore

@@ -6,29 +6,51 @@ from typing import Annotated
 
 import typer
 
-from chatkit.commands.common import ConfigOption, console, friendly_errors, settings_or_exit
+from chatkit.commands.choices import LogFormat, LogLevel, value_of
+from chatkit.commands.common import (
+    ConfigOption,
+    console,
+    ensure_secret,
+    friendly_errors,
+    settings_or_exit,
+    with_default,
+)
+
+# The flags default to None so that chatkit.toml and CHATKIT_* still apply; --help shows the
+# built-in default as a string instead.
+LogLevelOption = Annotated[
+    LogLevel | None,
+    typer.Option(
+        help=with_default("How much the server logs.", "info"),
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
 
 
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(help="Address to listen on [default: 127.0.0.1].", show_default=False),
+        typer.Option(help=with_default("Address to listen on.", "127.0.0.1"), show_default=False),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port to listen on [default: 4000].", show_default=False)
+        int | None,
+        typer.Option(help=with_default("Port to listen on.", "4000"), show_default=False),
     ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes sharing the port (needs redis_url) [default: 1].", show_default=False
+            help=with_default("Processes sharing the port (needs redis_url).", "1"),
+            show_default=False,
         ),
     ] = None,
     config: ConfigOption = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    log_level: LogLevelOption = None,
     log_format: Annotated[
-        str | None, typer.Option(help="text, or json for one object per line.", show_default=False)
+        LogFormat | None,
+        typer.Option(
+            help=with_default("text, or json for one object per line.", "text"), show_default=False
+        ),
     ] = None,
 ) -> None:
     """Run the chat server: REST under /api and Socket.IO namespace /chat on one port."""
@@ -37,8 +59,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
-        log_format=log_format,
+        log_level=value_of(log_level),
+        log_format=value_of(log_format),
     )
     from chatkit.server.runner import run
 
@@ -53,6 +75,7 @@ def serve(
         )
 
     with friendly_errors():
+        ensure_secret(settings)
         try:
             run(settings, on_ready=ready)
         except OSError as exc:

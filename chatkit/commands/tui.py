@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chatkit.commands.choices import Theme
 from chatkit.commands.common import ConfigOption, fail
 from chatkit.commands.connection import (
     MintedToken,
@@ -29,13 +30,37 @@ def tui(
     url: UrlOption = None,
     token: TokenOption = None,
     user: UserOption = None,
-    theme: Annotated[str, typer.Option(help="dark or light.")] = "dark",
+    theme: Annotated[Theme, typer.Option(help="Colours.")] = Theme.dark,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="Desktop notifications (through the terminal) for messages in other "
+            "conversations.",
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where drafts and unsent messages are kept [default: the user data dir, "
+            "e.g. ~/.local/share/chatkit].",
+            file_okay=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Chat in the terminal. With no --token/--user, pick one of the `chatkit demo` users."""
     from chatkit.tui import make_app
 
-    options = options_from_flags(url=url, token=token, user=user, theme=theme, config=config)
+    options = options_from_flags(
+        url=url,
+        token=token,
+        user=user,
+        theme=theme.value,
+        config=config,
+        notify=notify,
+        data_dir=data_dir,
+    )
     _preflight(options.url, options.token)
     make_app(options).run()
 
@@ -47,9 +72,13 @@ def options_from_flags(
     user: str | None,
     theme: str,
     config: Path | None,
+    notify: bool = False,
+    data_dir: Path | None = None,
 ) -> TuiOptions:
     """Where to connect and as whom: --token, else --user (minted locally), else the demo
     users to pick from (minted locally)."""
+    import platformdirs
+
     from chatkit.tui import TuiOptions, UserChoice
 
     if theme not in ("dark", "light"):
@@ -58,7 +87,13 @@ def options_from_flags(
         token = None  # --user wins over a CHATKIT_TOKEN set for the whole shell
     # The local config tells where a server next to us listens, and signs --user tokens.
     settings = local_settings(url=url, token=token, config=config)
-    options = TuiOptions(url=base_url(url, settings), theme=theme)
+    options = TuiOptions(
+        url=base_url(url, settings),
+        theme=theme,
+        notify=notify,
+        # platformdirs follows each system's convention (XDG_DATA_HOME on Linux).
+        data_dir=data_dir if data_dir is not None else platformdirs.user_data_path("chatkit"),
+    )
     if user is not None:
         assert settings is not None
         options.token = minted(settings, user)

@@ -33,11 +33,38 @@ from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.redis_manager import RedisRoomManager
 from chatkit.server.realtime.rooms import RoomLinkingManager
 from chatkit.server.realtime.socket_server import ChatSocketServer
+from chatkit.server.realtime.typing_tracker import TypingTracker
 from chatkit.server.services import SERVICES, Services
 from chatkit.server.wire import jsonutil
 from chatkit.tokens import TokenVerifier
 
 log = logging.getLogger("chatkit.server")
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def lifespan(start: Callable[[], None], stop: Callable[[], Awaitable[None]]) -> CleanupContext:
+    """One component's cleanup context: aiohttp runs the contexts' start-ups in list order
+    and their clean-ups in reverse, so each component stops before the ones it uses."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        start()
+        yield
+        await stop()
+
+    return context
+
+
+def migrated(database: Database, *, run_migrations: bool) -> CleanupContext:
+    """The database: migrated at start-up (unless told not to), disposed of last."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if run_migrations:
+            await migrate.upgrade(database)
+        yield
+        await database.dispose()
+
+    return context
 
 
 def _client_manager(settings: Settings) -> RoomLinkingManager:
@@ -111,10 +138,12 @@ def create_app(
     metrics = Metrics()
     limits = RateLimits(settings)
     publisher = Publisher(sio, metrics)
+    typing = TypingTracker(publisher.user_typing, timeout=settings.typing_timeout)
     writer = MessageWriter(
         store.messages,
         presence,
-        publisher.committed,
+        # In this order: a stored message is pushed before its sender's typing ends.
+        listeners=(publisher, typing),
         notify_delay=settings.notify_delay,
         metrics=metrics,
     )
@@ -133,13 +162,12 @@ def create_app(
         presence=presence_events,
         writer=writer,
         publisher=publisher,
+        typing=typing,
         limits=limits,
         metrics=metrics,
         max_sockets_per_user=settings.max_sockets_per_user,
-        typing_timeout=settings.typing_timeout,
     )
-    chat.attach(manager)
-    sio.register_namespace(chat)
+    sio.register_namespace(chat)  # the client manager hands it room commands from now on
     # Built now so that a bad smtp_url stops start-up with one line.
     notifier = build_worker(settings, store.notifications) if settings.notify_worker else None
 
@@ -170,28 +198,21 @@ def create_app(
     _allow_cross_origin(app, settings)
     sio.attach(app)  # Engine.IO answers CORS for /socket.io itself (cors_allowed_origins)
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        if run_migrations:
-            await migrate.upgrade(database)
-        presence.start()
-        presence_events.start()
-        sio.start_manager()
-        publisher.start()
-        writer.start()
-        chat.start()
-        if notifier is not None:
-            notifier.start()
-        yield
-        if notifier is not None:
-            await notifier.stop()
-        # Stored writes are flushed and pushed before the database goes away.
-        await chat.stop()
-        await presence_events.stop()
-        await writer.stop()
-        await publisher.stop()
-        await sio.stop_manager()
-        await presence.close()
-        await database.dispose()
+    # Started in this order, stopped in reverse: stored writes are flushed and pushed
+    # before the sockets' manager, presence and the database go away.
+    app.cleanup_ctx.extend(
+        [
+            migrated(database, run_migrations=run_migrations),
+            lifespan(presence.start, presence.close),
+            lifespan(sio.start_manager, sio.stop_manager),
+            lifespan(publisher.start, publisher.stop),
+            lifespan(presence_events.start, presence_events.stop),
+            lifespan(writer.start, writer.stop),
+            lifespan(chat.start, chat.stop),
+        ]
+    )
+    if notifier is not None:
+        app.cleanup_ctx.append(lifespan(notifier.start, notifier.stop))
 
     async def close_connections(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for in-flight requests: long-polls and
@@ -199,6 +220,5 @@ def create_app(
         presence_events.shutting_down()
         await sio.close_all_transports()
 
-    app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_connections)
     return app

@@ -9,9 +9,7 @@ only ever touched from the app's own event loop.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +22,6 @@ from textual.timer import Timer
 
 from chatkit.client import (
     ApiClient,
-    Backoff,
     ClientError,
     ConnectionEvent,
     ConnectionState,
@@ -40,39 +37,15 @@ from chatkit.client import (
     TypingEvent,
     token_subject,
 )
-from chatkit.timefmt import utcnow
+from chatkit.tui.local_state import LocalState, Unsent, state_file
+from chatkit.tui.options import TuiOptions
+from chatkit.tui.outbox import Outbox
 
 if TYPE_CHECKING:  # the screens import the app; at runtime they are imported where used
     from chatkit.tui.screens.conversation import ConversationScreen
 
 CSS_FILE = Path(__file__).with_name("chatkit.tcss")
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
-
-
-@dataclass(frozen=True, slots=True)
-class UserChoice:
-    """Someone to sign in as (the demo users): `token` mints a token for them."""
-
-    name: str
-    role: str
-    user_id: str
-    token: Callable[[], str]
-
-
-@dataclass(slots=True)
-class TuiOptions:
-    url: str
-    token: TokenSource | None = None
-    choices: Sequence[UserChoice] = ()
-    theme: str = "dark"
-    # The clock and time zone times are shown in; tests and screenshots freeze them.
-    now: Callable[[], datetime] = utcnow
-    tz: tzinfo | None = None
-    backoff: Backoff = field(default_factory=Backoff)
-    page_size: int = 50
-    typing_timeout: float = 6.0  # the other side's "typing…" clears after this without news
-    typing_throttle: float = 3.0  # at most one isTyping=true per this many seconds
-    typing_idle: float = 4.0  # own typing stops after this long without a keystroke
 
 
 class RealtimeArrived(TextualMessage):
@@ -107,6 +80,9 @@ class ChatApp(App[None]):
         self.typing: dict[str, str] = {}  # conversation id → who is typing there
         self._typing_timers: dict[str, Timer] = {}
         self.loaded = False
+        self.list_failed = False  # the last load of the list failed: retried on reconnect
+        self.local = LocalState()
+        self.outbox: Outbox | None = None
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -126,6 +102,13 @@ class ChatApp(App[None]):
         self.me_name = name
         self.api = ApiClient(self.options.url, token)
         self.realtime = RealtimeClient(self.api, backoff=self.options.backoff)
+        data_dir = self.options.data_dir
+        self.local = LocalState(
+            state_file(data_dir, self.options.url, self.me) if data_dir is not None else None
+        )
+        self.outbox = Outbox(
+            self.api, self.local, changed=self._unsent_changed, sent=self._unsent_sent
+        )
         self.realtime.on(NewMessageEvent, self._relay)
         self.realtime.on(TypingEvent, self._relay)
         self.realtime.on(ReadEvent, self._relay)
@@ -135,6 +118,7 @@ class ChatApp(App[None]):
         self.load_conversations()
 
     async def on_unmount(self) -> None:
+        self.local.save()
         if self.realtime is not None:
             await self.realtime.close()
         if self.api is not None:
@@ -169,8 +153,10 @@ class ChatApp(App[None]):
         try:
             fresh = [c async for c in self.api.all_conversations()]
         except ClientError as exc:
+            self.list_failed = True
             self.notify(str(exc), title="Cannot load conversations", severity="error")
             return
+        self.list_failed = False
         open_id = self.open_conversation_id
         self.conversations = {}
         for conversation in fresh:
@@ -277,6 +263,9 @@ class ChatApp(App[None]):
         conversation = self.conversations.get(conversation_id)
         if message.sender_id != self.me:
             self.set_typing(conversation_id, message.sender_id, False)
+            # They wrote after our messages, so they saw them: the rule the history applies
+            # when it loads holds live too.
+            self.note_read_by_other(conversation_id, message.id)
         screen = self._conversation_screen(conversation_id)
         if screen is not None:
             await screen.add_message(message)
@@ -326,9 +315,14 @@ class ChatApp(App[None]):
         if status.state is not ConnectionState.CONNECTED:
             for conversation_id in list(self.typing):
                 self.set_typing(conversation_id, None, False)
-        elif not status.detail and was is ConnectionState.CONNECTED and self.loaded:
-            # Caught up after a (re)connect: unread counts may have moved while away.
-            self.load_conversations()
+        elif status.live and was is ConnectionState.CONNECTED:
+            # Caught up after a (re)connect: unread counts may have moved while away, and what
+            # could not load while the server was away can load now.
+            if self.loaded or self.list_failed:
+                self.load_conversations()
+            screen = self._conversation_screen()
+            if screen is not None and not screen.history_loaded.is_set():
+                screen.load_history()
 
     def set_typing(self, conversation_id: str, user_id: str | None, is_typing: bool) -> None:
         timer = self._typing_timers.pop(conversation_id, None)
@@ -346,6 +340,35 @@ class ChatApp(App[None]):
         if screen is not None:
             screen.show_typing(self.typing.get(conversation_id))
         self.refresh_views()
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def send_message(self, conversation_id: str, text: str) -> Unsent:
+        assert self.outbox is not None
+        entry = self.outbox.write(conversation_id, text)
+        self._deliver(conversation_id, entry)
+        return entry
+
+    def retry_failed(self, conversation_id: str) -> None:
+        assert self.outbox is not None
+        for entry in self.outbox.retry(conversation_id):
+            self._deliver(conversation_id, entry)
+
+    def _deliver(self, conversation_id: str, entry: Unsent) -> None:
+        assert self.outbox is not None
+        # On the app, not the screen: leaving the screen must not cancel a send in flight.
+        self.run_worker(self.outbox.deliver(conversation_id, entry), group="send")
+
+    def _unsent_changed(self, conversation_id: str, entry: Unsent) -> None:
+        screen = self._conversation_screen(conversation_id)
+        if screen is not None:
+            screen.show_unsent(entry)
+
+    async def _unsent_sent(self, conversation_id: str, entry: Unsent, message: Message) -> None:
+        screen = self._conversation_screen(conversation_id)
+        if screen is not None:
+            await screen.show_sent(entry, message)
+        await self.message_arrived(message)
 
     # --- actions ----------------------------------------------------------------------------
 

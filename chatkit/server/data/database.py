@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from chatkit.config import ConfigError
 
@@ -43,15 +45,21 @@ class Database:
       with aiosqlite, which made a one-message write cost ~1 ms of CPU. Writes go to a
       single writer thread, reads to a small pool (WAL lets them run beside the writer).
 
-    `read()` / `write()` give an `AsyncConnection` for the few queries written in async
-    style (migrations, the notification outbox).
+    Every query of the server goes through these two, migrations and the notification
+    outbox included; the async engine itself only answers `ping` (and, on PostgreSQL, runs
+    the transactions).
     """
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
+        self._memory_anchor: sqlite3.Connection | None = None
         if self.is_sqlite:
+            url, self._memory_anchor = _shared_memory(url)
+            if self._memory_anchor is not None:
+                # SQLAlchemy picks StaticPool for memory databases; ours is shared by name.
+                options["poolclass"] = AsyncAdaptedQueuePool
             _ensure_sqlite_folder(url)
             options["connect_args"] = {"isolation_level": None, "check_same_thread": False}
             options["pool_size"] = pool_size
@@ -75,6 +83,7 @@ class Database:
             self._sync = create_engine(
                 sync_url,
                 echo=echo,
+                poolclass=QueuePool,
                 pool_size=SQLITE_READER_THREADS + 1,
                 connect_args={"isolation_level": None, "check_same_thread": False},
             )
@@ -88,16 +97,6 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer_engine.begin() as conn:
-            yield conn
 
     async def run_read(self, work: Work[T]) -> T:
         """`work(connection)` in a read transaction; its result."""
@@ -127,6 +126,8 @@ class Database:
             self._write_thread.shutdown(wait=True)
             self._read_threads.shutdown(wait=True)
             self._sync.dispose()
+        if self._memory_anchor is not None:
+            self._memory_anchor.close()
 
 
 def _in_transaction(engine: Engine, work: Work[T]) -> T:
@@ -163,6 +164,19 @@ def _is_unavailable_driver_error(exc: BaseException | None) -> bool:
         "InterfaceError",
         "TooManyConnectionsError",
     }
+
+
+def _shared_memory(url: str) -> tuple[str, sqlite3.Connection | None]:
+    """An in-memory SQLite URL (sqlite+aiosqlite://) as one named shared-cache database, so
+    that the async engine (migrations) and the thread pool (queries) see the same tables; the
+    returned connection keeps it alive until dispose(). Other URLs pass unchanged."""
+    parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:"):
+        return url, None
+    name = f"file:chatkit-{uuid.uuid4().hex}?mode=memory&cache=shared"
+    shared = parsed.set(database=name.split("?")[0], query={"mode": "memory", "cache": "shared"})
+    shared = shared.update_query_dict({"uri": "true"})
+    return shared.render_as_string(hide_password=False), sqlite3.connect(name, uri=True)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -35,13 +35,11 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with database.write() as conn:
-        await conn.run_sync(_upgrade)
+    await database.run_write(_upgrade)
 
 
 async def current_revision(database: Database) -> str | None:
     def _current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with database.read() as conn:
-        return await conn.run_sync(_current)
+    return await database.run_read(_current)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import QueueService
 from chatkit.server.data.database import is_unavailable
 from chatkit.server.data.store.changes import ChangeResult, DeleteMessage, EditMessage
 from chatkit.server.data.store.messages import (
@@ -30,12 +31,23 @@ from chatkit.server.data.store.messages import (
 )
 from chatkit.server.errors import Unavailable
 from chatkit.server.metrics import Metrics
-from chatkit.server.realtime.presence import Presence
 from chatkit.timefmt import utcnow
 
 log = logging.getLogger("chatkit.writer")
 
 MAX_BATCH = 256
+
+
+class CommitListener(Protocol):
+    """Told of every committed batch, in commit order (the publisher, the typing tracker)."""
+
+    def committed(self, results: list[Result]) -> None: ...
+
+
+class OnlineUsers(Protocol):
+    """Who of these users has a socket open anywhere (the presence of the realtime side)."""
+
+    async def online(self, user_ids: Collection[str]) -> set[str]: ...
 
 
 @dataclass(slots=True)
@@ -48,9 +60,9 @@ class MessageWriter:
     def __init__(
         self,
         messages: MessageStore,
-        presence: Presence,
-        on_commit: Callable[[list[Result]], None],
+        presence: OnlineUsers,
         *,
+        listeners: Sequence[CommitListener],
         notify_delay: float,
         metrics: Metrics | None = None,
         max_batch: int = MAX_BATCH,
@@ -58,11 +70,12 @@ class MessageWriter:
         self._metrics = metrics
         self._messages = messages
         self._presence = presence
-        self._on_commit = on_commit
+        self._listeners = tuple(listeners)
         self._notify_delay = notify_delay
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._queue: QueueService[_Pending] = QueueService(
+            "chatkit-writer", self._write, log=log, max_batch=max_batch
+        )
 
     @property
     def busy(self) -> bool:
@@ -70,16 +83,11 @@ class MessageWriter:
         return self._queue.qsize() > 4 * self._max_batch
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="chatkit-writer")
+        self._queue.start()
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
-        if self._task is None:
-            return
-        await self._queue.join()
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._queue.stop()
 
     async def send(self, message: NewMessage) -> SendResult:
         result = await self._submit(message)
@@ -100,26 +108,12 @@ class MessageWriter:
         return result
 
     async def _submit(self, operation: Operation) -> Result:
-        if self._task is None or self._task.done():
+        if not self._queue.running:
             raise Unavailable("the message writer is not running", code="writer_stopped")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(operation, future))
+        self._queue.put(_Pending(operation, future))
         # Shielded: a caller that goes away must not cancel a write others share.
         return await asyncio.shield(future)
-
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch = [first]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._write(batch)
-            except Exception:  # the loop must survive anything one batch does
-                log.exception("message writer batch failed")
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
 
     async def _write(self, batch: list[_Pending]) -> None:
         operations = [pending.operation for pending in batch]
@@ -148,10 +142,11 @@ class MessageWriter:
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
-        try:
-            self._on_commit(results)
-        except Exception:
-            log.exception("publishing committed writes failed; they are stored")
+        for listener in self._listeners:
+            try:
+                listener.committed(results)
+            except Exception:
+                log.exception("telling %r of committed writes failed; they are stored", listener)
 
     async def _resolve_duplicate(self, pending: _Pending) -> bool:
         """Another process stored the same clientMessageId first: answer with its message."""

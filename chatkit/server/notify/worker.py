@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import BackgroundTask
 from chatkit.config import Settings, signing_secret
 from chatkit.ids import new_id
 from chatkit.server.data.store.notifications import Claim, NotificationStore
@@ -63,23 +63,17 @@ class NotifyWorker:
         self.owner = owner or _default_owner()
         self._clock = clock
         self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("chatkit-notify", self.run)
 
     def start(self) -> None:
-        if self._task is None:
+        if not self._task.running:
             self._stopping.clear()
-            self._task = asyncio.create_task(self.run(), name="chatkit-notify")
+            self._task.start()
 
     async def stop(self) -> None:
         """Finish the email in hand (bounded by the lease), then stop."""
-        if self._task is None:
-            return
         self._stopping.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self._lease)
-        except TimeoutError:
-            await cancel_and_wait(self._task)
-        self._task = None
+        await self._task.stop(grace=self._lease)
 
     async def run(self) -> None:
         """Deliver rounds until stopped."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import socketio
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import BackgroundTask
 from chatkit.ids import parse_uuid
 from chatkit.server.data.database import is_unavailable
 from chatkit.server.data.store import Store
@@ -24,7 +24,7 @@ from chatkit.server.metrics import Metrics
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.presence_events import PresenceEvents
 from chatkit.server.realtime.publisher import NAMESPACE, Publisher
-from chatkit.server.realtime.rooms import ROOM_COMMAND_EVENT, RoomLinkingManager, user_room
+from chatkit.server.realtime.rooms import ROOM_COMMAND_EVENT, user_room
 from chatkit.server.realtime.typing_tracker import TypingTracker
 from chatkit.server.wire import render
 from chatkit.server.wire.schemas import Body, ConversationRef, ReauthIn, SyncIn, TypingIn, validate
@@ -56,7 +56,11 @@ Handler = Callable[[str, SocketState, Any], Awaitable[dict[str, Any]]]
 
 
 class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    """Handlers stay thin: validate the payload, check membership, call the store or writer."""
+    """Handlers stay thin: validate the payload, check membership, call the store or writer.
+
+    The client manager (realtime.rooms) hands it the room commands addressed to its sockets
+    through `room_command`; the revocation sweeper is its one background task.
+    """
 
     def __init__(
         self,
@@ -66,10 +70,10 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         presence: PresenceEvents,
         writer: MessageWriter,
         publisher: Publisher,
+        typing: TypingTracker,
         limits: RateLimits,
         metrics: Metrics,
         max_sockets_per_user: int,
-        typing_timeout: float,
     ) -> None:
         super().__init__(NAMESPACE)
         self._store = store
@@ -82,9 +86,8 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._max_sockets = max_sockets_per_user
         self._sockets: dict[str, SocketState] = {}
         self._per_user: dict[str, int] = {}
-        self._typing = TypingTracker(self._broadcast_typing, timeout=typing_timeout)
-        self._sweeper: asyncio.Task[None] | None = None
-        publisher.on_message = self._typing.message_stored
+        self._typing = typing
+        self._sweeper = BackgroundTask("chatkit-revocations", self._sweep_forever)
         self._events: dict[str, Handler] = {
             "join_conversation": self._join,
             "leave_conversation": self._leave,
@@ -94,21 +97,15 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "reauth": self._reauth,
         }
 
-    def attach(self, manager: RoomLinkingManager) -> None:
-        manager.command_handler = self._room_command
-
     @property
     def connected_sockets(self) -> int:
         return len(self._sockets)
 
     def start(self) -> None:
-        if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="chatkit-revocations")
+        self._sweeper.start()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            await cancel_and_wait(self._sweeper)
-            self._sweeper = None
+        await self._sweeper.stop()
         self._typing.clear()
 
     # --- connection lifecycle ---------------------------------------------------------------
@@ -158,7 +155,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._per_user.pop(state.user_id, None)
         self._typing.socket_closed(sid)
         self._metrics.connected_sockets.dec()
-        await self._limits.forget(sid)
+        self._limits.forget(sid)
         await self._presence.disconnected(state.user_id, sid)
 
     def _schedule_expiry(self, sid: str, state: SocketState) -> None:
@@ -180,8 +177,9 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # --- revocation -----------------------------------------------------------------------------
 
-    def _room_command(self, namespace: str, sids: list[str], data: dict[str, Any]) -> None:
-        if namespace != NAMESPACE or data.get("command") != "revoke":
+    def room_command(self, sids: list[str], data: dict[str, Any]) -> None:
+        """A command addressed to these sockets of this process (see realtime.rooms)."""
+        if data.get("command") != "revoke":
             return
         before = data.get("before")
         for sid in sids:
@@ -241,7 +239,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if state is None:
             return error_ack("unauthorized", "this socket is not authenticated")
         try:
-            await self._limits.event(sid)
+            self._limits.event(sid)
             return await handler(sid, state, payload)
         except RateLimited as error:
             return error_ack(error.code, error.message, retryAfter=error.retry_after)
@@ -281,14 +279,6 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return OK  # under load, typing indicators are the first thing to go
         self._typing.update(participants.conversation_id, state.user_id, sid, typing.is_typing)
         return OK
-
-    def _broadcast_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
-        self._publisher.push(
-            "user_typing",
-            {"conversationId": conversation_id, "userId": user_id, "isTyping": is_typing},
-            conversation_id,
-            skip=[user_room(user_id)],
-        )
 
     async def _mark_read(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
         ref = _payload(ConversationRef, payload)

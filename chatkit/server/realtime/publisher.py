@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import socketio
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import QueueService
 from chatkit.server.data.store.changes import ChangeResult
 from chatkit.server.data.store.messages import Result, SendResult
 from chatkit.server.data.store.records import MessageRecord
 from chatkit.server.metrics import Metrics
+from chatkit.server.realtime.rooms import user_room
 from chatkit.server.wire import render
 from chatkit.timefmt import iso
 
@@ -22,34 +21,36 @@ log = logging.getLogger("chatkit.realtime")
 NAMESPACE = "/chat"
 # Above this many events waiting, the server is behind: typing indicators are dropped first.
 BUSY_BACKLOG = 1000
+# Events emitted per turn of the publisher's task (in order, each on its own).
+EMIT_BATCH = 64
+
+_Event = tuple[str, dict[str, Any], str, Any]
 
 
 class Publisher:
     """One queue and one task, so `new_message` events of a conversation leave in `seq` order
-    and a slow emit never holds up the writer or an HTTP response."""
+    and a slow emit never holds up the writer or an HTTP response.
+
+    The message writer calls `committed` after each commit (it is one of the writer's
+    commit listeners); the typing tracker broadcasts through `user_typing`.
+    """
 
     def __init__(self, sio: socketio.AsyncServer, metrics: Metrics) -> None:
         self._sio = sio
         self._emitted = metrics.events_emitted
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any], str, Any]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        # Called with (conversation_id, sender_id) for each stored message (typing clears).
-        self.on_message: Callable[[str, str], None] | None = None
+        self._queue: QueueService[_Event] = QueueService(
+            "chatkit-publisher", self._emit, log=log, max_batch=EMIT_BATCH
+        )
 
     @property
     def busy(self) -> bool:
         return self._queue.qsize() > BUSY_BACKLOG
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="chatkit-publisher")
+        self._queue.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        await self._queue.join()
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._queue.stop()
 
     def committed(self, results: list[Result]) -> None:
         for result in results:
@@ -64,8 +65,6 @@ class Publisher:
                         },
                         message.conversation_id,
                     )
-                    if self.on_message is not None:
-                        self.on_message(message.conversation_id, message.sender_id)
             elif isinstance(result, ChangeResult):
                 if result.changed and result.message is not None:
                     self._changed(result.message)
@@ -82,23 +81,26 @@ class Publisher:
             }
             self.push("message_deleted", payload, room)
         else:
-            self.push(
-                "message_updated",
-                {"conversationId": room, "message": render.message(message)},
-                room,
-            )
+            payload = {"conversationId": room, "message": render.message(message)}
+            self.push("message_updated", payload, room)
+
+    def user_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
+        """To the conversation, except the typer's own sockets (on every process)."""
+        self.push(
+            "user_typing",
+            {"conversationId": conversation_id, "userId": user_id, "isTyping": is_typing},
+            conversation_id,
+            skip=[user_room(user_id)],
+        )
 
     def push(self, event: str, payload: dict[str, Any], room: str, skip: Any = None) -> None:
-        self._queue.put_nowait((event, payload, room, skip))
+        self._queue.put((event, payload, room, skip))
 
-    async def _run(self) -> None:
-        while True:
-            event, payload, room, skip = await self._queue.get()
+    async def _emit(self, batch: list[_Event]) -> None:
+        for event, payload, room, skip in batch:
             try:
                 await self._sio.emit(event, payload, room=room, skip_sid=skip, namespace=NAMESPACE)
                 self._emitted.labels(event).inc()
             except Exception:
                 # DB is truth: the write is stored; clients catch up with `after`.
                 log.exception("emitting %s to %s failed", event, room)
-            finally:
-                self._queue.task_done()

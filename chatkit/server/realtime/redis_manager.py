@@ -4,11 +4,12 @@ with a sturdier listener and pipelined publishing)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import socketio
 
-from chatkit.aiotools import cancel_and_wait
+from chatkit.aiotools import QueueService
 from chatkit.server.realtime.rooms import RoomLinkingManager
 
 # Events sent to Redis in one pipeline at most.
@@ -39,8 +40,13 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
         )
         self.listening = False
         self.last_error: str | None = None
-        self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._sender: asyncio.Task[None] | None = None
+        self._sender: QueueService[dict[str, Any]] = QueueService(
+            "chatkit-redis-publish",
+            self._send,
+            log=logging.getLogger("chatkit.realtime"),
+            max_batch=PUBLISH_BATCH,
+        )
+        self._client: Any = None
 
     @property
     def healthy(self) -> bool:
@@ -54,33 +60,28 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
         under load the events of every conversation waited in line for Redis. One queue and
         one task keep the order and send whatever has accumulated in one pipeline.
         """
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send_forever(), name="chatkit-redis-publish")
-        self._outgoing.put_nowait(data)
+        self._sender.start()
+        self._sender.put(data)
 
-    async def _send_forever(self) -> None:
-        module = self._get_redis_module()
-        client = module.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    async def _send(self, batch: list[dict[str, Any]]) -> None:
+        if self._client is None:
+            module = self._get_redis_module()
+            self._client = module.Redis.from_url(
+                self.redis_url, socket_timeout=5, socket_connect_timeout=5
+            )
         try:
-            while True:
-                batch = [await self._outgoing.get()]
-                while not self._outgoing.empty() and len(batch) < PUBLISH_BATCH:
-                    batch.append(self._outgoing.get_nowait())
-                try:
-                    async with client.pipeline(transaction=False) as pipe:
-                        for data in batch:
-                            pipe.publish(self.channel, self.json.dumps(data))
-                        await pipe.execute()
-                except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
-                    self._get_logger().error(
-                        "cannot publish %d events to redis: %s", len(batch), exc
-                    )
-        finally:
-            await _quietly_close(client)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for data in batch:
+                    pipe.publish(self.channel, self.json.dumps(data))
+                await pipe.execute()
+        except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
+            self._get_logger().error("cannot publish %d events to redis: %s", len(batch), exc)
 
     async def close(self) -> None:
-        await cancel_and_wait(self._sender)
-        self._sender = None
+        await self._sender.stop(drain=False)
+        client, self._client = self._client, None
+        if client is not None:
+            await _quietly_close(client)
 
     async def _redis_listen_with_retries(self) -> Any:
         # The listener has its own connection: the stock code shares one with publishing and

@@ -5,7 +5,7 @@
 - "Skip everyone in room A": typing indicators go to a conversation except the typer's own
   sockets, wherever they are connected.
 - Other commands addressed to the sockets of a room (e.g. "cut the sockets of this user whose
-  tokens were revoked") are handed to `command_handler`, which the namespace installs.
+  tokens were revoked") are handed to the namespace's `room_command` (a `CommandReceiver`).
 
 All travel as ordinary emits, so python-socketio's pub/sub managers carry them between
 processes unchanged; each process applies them to its own sockets.
@@ -13,8 +13,7 @@ processes unchanged; each process applies them to its own sockets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import socketio
 from engineio import packet as engineio_packet
@@ -24,8 +23,12 @@ USER_ROOM_PREFIX = "user:"
 # An emit with this event name is a command to the processes, not a message to clients.
 ROOM_COMMAND_EVENT = "\x00chatkit:room-command"
 
-# Called with (namespace, sids of the room on this process, command data).
-CommandHandler = Callable[[str, list[str], dict[str, Any]], None]
+
+@runtime_checkable
+class CommandReceiver(Protocol):
+    """A namespace that takes room commands: the sids of the room on this process, the data."""
+
+    def room_command(self, sids: list[str], data: dict[str, Any]) -> None: ...
 
 
 def user_room(user_id: str) -> str:
@@ -42,7 +45,6 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rooms_of: dict[tuple[str, str], set[Any]] = {}
-        self.command_handler: CommandHandler | None = None
 
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
@@ -125,8 +127,10 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
         if data.get("command") == "join":
             for sid, eio_sid in members:
                 self.basic_enter_room(sid, namespace, data["room"], eio_sid=eio_sid)
-        elif self.command_handler is not None and members:
-            self.command_handler(namespace, [sid for sid, _ in members], data)
+        elif members:
+            receiver = self.server.namespace_handlers.get(namespace)
+            if isinstance(receiver, CommandReceiver):
+                receiver.room_command([sid for sid, _ in members], data)
 
     def _expand_skips(self, namespace: str, skip_sid: Any) -> list[str]:
         skips = skip_sid if isinstance(skip_sid, list) else [skip_sid]

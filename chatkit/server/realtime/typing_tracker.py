@@ -3,9 +3,11 @@
 A "typing" state is kept per (conversation, user) on the process that holds the typer's
 socket. It ends — and everyone is told `isTyping: false` — when the typer says so, when it is
 not refreshed within `timeout` seconds, when the typer's socket disconnects, or when a message
-from the typer is stored. Repeats of "still typing" are broadcast from a small bucket (a burst
-of REPEAT_BURST, then REPEAT_RATE per second); beyond it they only refresh the expiry, so a
-client that sends one event per keystroke costs two broadcasts a second, not one per key.
+from the typer is stored. A stop is relayed even when this process remembers no start: the
+start may have come through another tab's socket or another process. Repeats of "still
+typing" are broadcast from a small bucket (a burst of REPEAT_BURST, then REPEAT_RATE per
+second); beyond it they only refresh the expiry, so a client that sends one event per
+keystroke costs two broadcasts a second, not one per key.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from chatkit.server.data.store.messages import Result, SendResult
 
 REPEAT_BURST = 3.0
 REPEAT_RATE = 2.0
@@ -39,6 +43,9 @@ Broadcast = Callable[[str, str, bool], None]
 
 
 class TypingTracker:
+    """`broadcast` is the publisher's `user_typing`; the message writer calls `committed`
+    after each commit (it is one of the writer's commit listeners), after the publisher."""
+
     def __init__(self, broadcast: Broadcast, *, timeout: float) -> None:
         self._broadcast = broadcast
         self._timeout = timeout
@@ -51,8 +58,11 @@ class TypingTracker:
         loop = asyncio.get_running_loop()
         if not is_typing:
             if current is None:
-                return False
-            self._end(key)
+                # The start may have gone through another process or another tab: a stop is
+                # relayed even when this process holds nothing, or an indicator stays stuck.
+                self._broadcast(conversation_id, user_id, False)
+            else:
+                self._end(key)
             return True
         if current is not None:
             current.expiry.cancel()
@@ -71,9 +81,15 @@ class TypingTracker:
         self._broadcast(conversation_id, user_id, True)
         return True
 
-    def message_stored(self, conversation_id: str, user_id: str) -> None:
-        if (conversation_id, user_id) in self._active:
-            self._end((conversation_id, user_id))
+    def committed(self, results: list[Result]) -> None:
+        """A stored message ends its sender's typing."""
+        if not self._active:
+            return
+        for result in results:
+            if isinstance(result, SendResult) and result.created:
+                key = (result.message.conversation_id, result.message.sender_id)
+                if key in self._active:
+                    self._end(key)
 
     def socket_closed(self, sid: str) -> None:
         for key in [key for key, typing in self._active.items() if typing.sid == sid]:

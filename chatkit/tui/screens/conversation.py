@@ -13,8 +13,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from chatkit.client import ClientError, Conversation, Message, new_client_message_id
+from chatkit.client import ClientError, Conversation, Message
 from chatkit.tui.format import session_line
+from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.connection_bar import ConnectionBar
 from chatkit.tui.widgets.message_item import Delivery, MessageItem
@@ -23,6 +24,9 @@ from chatkit.tui.widgets.typing_indicator import TypingIndicator
 
 if TYPE_CHECKING:
     from chatkit.tui.app import ChatApp
+
+
+DRAFT_SAVE_DELAY = 1.0
 
 
 class ConversationScreen(Screen[None]):
@@ -37,6 +41,7 @@ class ConversationScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "retry", "Retry failed"),
+        Binding("ctrl+g", "discard", "Discard failed", show=False),
         # Priority: the composer (a TextArea) would otherwise take them for its own cursor.
         Binding("pageup", "page_up", "Older", show=False, priority=True),
         Binding("pagedown", "page_down", "Newer", show=False, priority=True),
@@ -48,10 +53,10 @@ class ConversationScreen(Screen[None]):
         self.conversation_id = conversation.id
         self.has_more = True
         self.loading_older = False
-        self._history_loaded = asyncio.Event()
-        self._send_lock = asyncio.Lock()
+        self.history_loaded = asyncio.Event()
         self._typing_sent_at: float | None = None
         self._typing_idle: Timer | None = None
+        self._draft_saver: Timer | None = None
 
     @property
     def chat(self) -> ChatApp:
@@ -67,13 +72,21 @@ class ConversationScreen(Screen[None]):
         )
         yield MessageLog(id="log")
         yield TypingIndicator(id="typing")
-        yield Composer(id="composer")
+        yield Composer(id="composer", max_length=chat.options.max_length)
         yield ConnectionBar()
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one(TypingIndicator).who = self.chat.typing.get(self.conversation_id)
-        self.query_one(Composer).focus()
+    async def on_mount(self) -> None:
+        chat = self.chat
+        self.query_one(TypingIndicator).who = chat.typing.get(self.conversation_id)
+        composer = self.query_one(Composer)
+        composer.load_text(chat.local.draft(self.conversation_id))
+        composer.move_cursor(composer.document.end)
+        composer.focus()
+        # What is not sent yet shows at once, history or not; stored messages go above it.
+        await self.log_view.append_items(
+            [self._unsent_item(e) for e in chat.local.unsent(self.conversation_id)]
+        )
         self.load_history()
 
     @property
@@ -98,6 +111,23 @@ class ConversationScreen(Screen[None]):
             delivery=delivery,
         )
 
+    def _unsent_item(self, entry: Unsent) -> MessageItem:
+        chat = self.chat
+        return MessageItem(
+            sender="You",
+            mine=True,
+            now=chat.now(),
+            tz=chat.options.tz,
+            text=entry.text,
+            client_message_id=entry.client_message_id,
+            delivery=Delivery(entry.state.value),
+            reason=entry.reason,
+        )
+
+    def _delivery(self, message_id: str) -> Delivery:
+        read_upto = self.chat.read_upto.get(self.conversation_id)
+        return Delivery.READ if read_upto is not None and message_id <= read_upto else Delivery.SENT
+
     def _infer_read(self, messages: tuple[Message, ...]) -> None:
         """A reply from the other side means they have seen everything before it."""
         theirs = [m.id for m in messages if m.sender_id != self.chat.me]
@@ -114,14 +144,14 @@ class ConversationScreen(Screen[None]):
             self.notify(str(exc), title="Cannot load messages", severity="error")
             return
         self._infer_read(page.messages)
-        await self.log_view.append_items([self._item(m) for m in page.messages])
+        await self.log_view.add_stored([self._item(m) for m in page.messages])
         self.has_more = page.has_more
         if not page.has_more:
             await self._mark_beginning()
         newest = self.log_view.newest_id
         chat.realtime.track(self.conversation_id, newest)
         self.log_view.scroll_end(animate=False, immediate=True)
-        self._history_loaded.set()
+        self.history_loaded.set()
         self.call_after_refresh(self._fill_viewport)
 
     def _fill_viewport(self) -> None:
@@ -144,7 +174,7 @@ class ConversationScreen(Screen[None]):
     async def load_older(self) -> None:
         chat = self.chat
         assert chat.api is not None
-        await self._history_loaded.wait()
+        await self.history_loaded.wait()
         oldest = self.log_view.oldest_id
         if not self.has_more or oldest is None or self.loading_older:
             return
@@ -175,11 +205,16 @@ class ConversationScreen(Screen[None]):
         if message.sender_id == self.chat.me and message.client_message_id:
             pending = log.pending_item(message.client_message_id)
             if pending is not None:
-                pending.set_delivery(Delivery.SENT, message)
-                log.resolve_pending(message.client_message_id, message.id)
-                log.put_in_order(pending)
+                self._resolve(pending, message)
                 return
-        await log.append_items([self._item(message)])
+        await log.add_stored([self._item(message)])
+
+    def _resolve(self, item: MessageItem, message: Message) -> None:
+        log = self.log_view
+        item.set_delivery(self._delivery(message.id), message)
+        if item.client_message_id is not None:
+            log.resolve_pending(item.client_message_id, message.id)
+        log.put_in_order(item)
 
     def show_typing(self, who: str | None) -> None:
         self.query_one(TypingIndicator).who = who
@@ -190,62 +225,65 @@ class ConversationScreen(Screen[None]):
     # --- sending ----------------------------------------------------------------------------
 
     async def on_composer_submitted(self, event: Composer.Submitted) -> None:
-        client_id = new_client_message_id()
         chat = self.chat
-        item = MessageItem(
-            sender="You",
-            mine=True,
-            now=chat.now(),
-            tz=chat.options.tz,
-            text=event.text,
-            client_message_id=client_id,
-            delivery=Delivery.PENDING,
-        )
-        await self.log_view.append_items([item])
-        self.log_view.scroll_end(animate=False)
         self._stop_typing()
-        self.send(client_id, event.text)
+        entry = chat.send_message(self.conversation_id, event.text)
+        chat.local.set_draft(self.conversation_id, "")
+        await self.log_view.append_items([self._unsent_item(entry)])
+        self.log_view.scroll_end(animate=False)
 
-    def send(self, client_id: str, text: str) -> None:
-        # On the app, not the screen: leaving the screen must not cancel a send in flight.
-        self.chat.run_worker(self._send(client_id, text), group="send")
+    def show_unsent(self, entry: Unsent) -> None:
+        """A message not sent yet changed state (failed, refused, or pending again)."""
+        item = self.log_view.pending_item(entry.client_message_id)
+        if item is None:
+            return
+        item.set_delivery(Delivery(entry.state.value), reason=entry.reason)
+        if entry.state is UnsentState.FAILED:
+            self.notify(entry.reason, title="Not sent (Ctrl+R retries)", severity="error")
+        elif entry.state is UnsentState.REFUSED:
+            self.notify(entry.reason, title="Refused (Ctrl+R to edit it)", severity="error")
 
-    async def _send(self, client_id: str, text: str) -> None:
-        chat = self.chat
-        assert chat.api is not None
-        # One at a time, so messages are stored in the order they were written.
-        async with self._send_lock:
-            try:
-                result = await chat.api.send(
-                    self.conversation_id, text, client_message_id=client_id
-                )
-            except ClientError as exc:
-                item = self.log_view.pending_item(client_id)
-                if item is not None:
-                    item.set_delivery(Delivery.FAILED)
-                self.notify(str(exc), title="Not sent (Ctrl+R retries)", severity="error")
-                return
-        message = result.message
+    async def show_sent(self, entry: Unsent, message: Message) -> None:
         log = self.log_view
-        item = log.pending_item(client_id) or log.item_for(message.id)
-        if item is not None and item.delivery in (Delivery.PENDING, Delivery.FAILED):
-            item.set_delivery(Delivery.SENT, message)
-            log.resolve_pending(client_id, message.id)
-            log.put_in_order(item)
-        await chat.message_arrived(message)
+        item = log.pending_item(entry.client_message_id) or log.item_for(message.id)
+        if item is not None and item.delivery is not Delivery.READ:
+            self._resolve(item, message)
 
-    def action_retry(self) -> None:
-        for item in self.log_view.failed_items():
-            if item.client_message_id is not None:
-                item.set_delivery(Delivery.PENDING)
-                # The same clientMessageId: if the first try was stored after all, the server
-                # answers with that message instead of storing a second one.
-                self.send(item.client_message_id, item.text)
+    async def action_retry(self) -> None:
+        chat = self.chat
+        assert chat.outbox is not None
+        chat.retry_failed(self.conversation_id)
+        refused = chat.outbox.take_refused(self.conversation_id)
+        if not refused:
+            return
+        for entry in refused:
+            item = self.log_view.pending_item(entry.client_message_id)
+            if item is not None:
+                await self.log_view.remove_item(item)
+        # No retry can change a refusal: the text goes back to be edited, before any draft.
+        composer = self.query_one(Composer)
+        texts = [entry.text for entry in refused] + [composer.text.strip()]
+        composer.load_text("\n\n".join(t for t in texts if t))
+        composer.move_cursor(composer.document.end)
+        composer.focus()
+
+    async def action_discard(self) -> None:
+        chat = self.chat
+        assert chat.outbox is not None
+        for entry in chat.outbox.discard(self.conversation_id):
+            item = self.log_view.pending_item(entry.client_message_id)
+            if item is not None:
+                await self.log_view.remove_item(item)
 
     # --- own typing, throttled --------------------------------------------------------------
 
     def on_text_area_changed(self, event: Composer.Changed) -> None:
         options = self.chat.options
+        self.chat.local.set_draft(self.conversation_id, event.text_area.text)
+        # Written a moment after typing stops, so a crash loses at most that moment.
+        if self._draft_saver is not None:
+            self._draft_saver.stop()
+        self._draft_saver = self.set_timer(DRAFT_SAVE_DELAY, self.chat.local.save)
         if not event.text_area.text.strip():
             self._stop_typing()
             return
@@ -282,11 +320,15 @@ class ConversationScreen(Screen[None]):
 
     def action_back(self) -> None:
         self._stop_typing()
+        self.chat.local.set_draft(self.conversation_id, self.query_one(Composer).text)
+        self.chat.local.save()
         self.dismiss()
 
     def action_page_up(self) -> None:
         log = self.log_view
-        if log.scroll_y <= 0 and self.has_more:
+        if not self.history_loaded.is_set():
+            self.load_history()  # it failed before (offline): PageUp tries again
+        elif log.scroll_y <= 0 and self.has_more:
             self.load_older()
         else:
             log.scroll_page_up()

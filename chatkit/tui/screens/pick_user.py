@@ -13,7 +13,8 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
-    from chatkit.tui.app import ChatApp, UserChoice
+    from chatkit.tui.app import ChatApp
+    from chatkit.tui.options import UserChoice
 
 
 class PickUserScreen(Screen[None]):

@@ -1,5 +1,5 @@
 """One message in the log: sender, time, text, attachments, and for own messages the delivery
-state (sending…, sent ✓, read ✓✓, failed ✗)."""
+state (sending…, sent ✓, read ✓✓, failed ✗, refused ✗)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class Delivery(StrEnum):
     SENT = "sent"
     READ = "read"
     FAILED = "failed"
+    REFUSED = "refused"
 
 
 _MARKS = {
@@ -25,6 +26,7 @@ _MARKS = {
     Delivery.SENT: ("✓ sent", ""),
     Delivery.READ: ("✓✓ read", "bold"),
     Delivery.FAILED: ("✗ failed · ctrl+r retries", "bold"),
+    Delivery.REFUSED: ("✗ refused · ctrl+r edits", "bold"),
 }
 
 
@@ -38,7 +40,11 @@ class MessageItem(Static):
     }
     MessageItem.-mine { border-left: tall $primary; background: $primary 8%; }
     MessageItem.-pending { color: $text-muted; }
-    MessageItem.-failed { border-left: tall $error; background: $error 10%; }
+    MessageItem.-failed, MessageItem.-refused {
+        border-left: tall $error;
+        background: $error 10%;
+    }
+    MessageItem.-match { background: $warning 25%; }
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class MessageItem(Static):
         text: str = "",
         client_message_id: str | None = None,
         delivery: Delivery = Delivery.SENT,
+        reason: str = "",
     ) -> None:
         super().__init__()
         self.sender = sender
@@ -62,6 +69,7 @@ class MessageItem(Static):
             message.client_message_id if message is not None else client_message_id
         )
         self.delivery = delivery
+        self.reason = reason  # why the server refused it
         self._now = now
         self._tz = tz
         self.add_class("-mine" if mine else "-theirs")
@@ -73,11 +81,14 @@ class MessageItem(Static):
     def on_mount(self) -> None:
         self._refresh_content()
 
-    def set_delivery(self, delivery: Delivery, message: Message | None = None) -> None:
+    def set_delivery(
+        self, delivery: Delivery, message: Message | None = None, reason: str = ""
+    ) -> None:
         if message is not None:
             self.message = message
             self.text = message.content
         self.delivery = delivery
+        self.reason = reason
         self._refresh_content()
 
     def _refresh_content(self) -> None:
@@ -96,6 +107,8 @@ class MessageItem(Static):
             head.append(mark, style=style)
         body = Text(self.text)
         lines = [head, body]
+        if self.mine and self.delivery is Delivery.REFUSED and self.reason:
+            lines.append(Text(self.reason, style="italic"))
         if self.message is not None:
             for attachment in self.message.attachments:
                 line = Text("📎 ")

@@ -65,9 +65,39 @@ class MessageLog(VerticalScroll):
         return max(ids) if ids else None
 
     async def append_items(self, items: list[MessageItem]) -> None:
+        """Add at the bottom: what is not sent yet, or stored messages newer than all shown."""
         fresh = [item for item in items if self._register(item)]
         if fresh:
             await self.mount_all(fresh)
+
+    async def add_stored(self, items: list[MessageItem]) -> None:
+        """Stored messages, each put in id order among those shown, above what is not sent
+        yet: a history page that arrives after live messages (opened offline) lands above
+        them, not below."""
+        fresh = sorted(
+            (item for item in items if self._register(item)), key=lambda i: i.message_id or ""
+        )
+        if not fresh:
+            return
+        if not any(self._goes_before(shown, fresh[0]) for shown in self.query(MessageItem)):
+            await self.mount_all(fresh)
+            return
+        for item in fresh:
+            after = next((i for i in self.query(MessageItem) if self._goes_before(i, item)), None)
+            await self.mount(item, before=after) if after is not None else await self.mount(item)
+
+    @staticmethod
+    def _goes_before(shown: MessageItem, new: MessageItem) -> bool:
+        """True when `new` belongs above `shown`."""
+        if shown.message_id is None:
+            return True  # not sent yet: stays at the bottom
+        return (new.message_id or "") < shown.message_id
+
+    async def remove_item(self, item: MessageItem) -> None:
+        for key, value in list(self.items.items()):
+            if value is item:
+                del self.items[key]
+        await item.remove()
 
     async def prepend_items(self, items: list[MessageItem]) -> None:
         """Insert above the first message and keep the viewport on the same message."""

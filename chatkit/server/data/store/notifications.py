@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatkit.ids import new_id
@@ -109,21 +108,7 @@ class NotificationStore:
 
     async def due_groups(self, *, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(user, conversation) pairs with something due, oldest first; takes no lock."""
-        async with self._db.read() as conn:
-            return await self._due_groups(conn, now, limit)
-
-    async def _due_groups(
-        self, conn: AsyncConnection, now: datetime, limit: int
-    ) -> list[tuple[str, str]]:
-        oldest = func.min(_N.c.due_at)
-        rows = await conn.execute(
-            select(_N.c.user_id, _N.c.conversation_id, oldest)
-            .where(_due(now))
-            .group_by(_N.c.user_id, _N.c.conversation_id)
-            .order_by(oldest)
-            .limit(limit)
-        )
-        return [(row[0], row[1]) for row in rows]
+        return await self._db.run_read(lambda conn: _due_groups(conn, now, limit))
 
     async def claim_next(self, *, owner: str, now: datetime, lease: float) -> Claim | None:
         """Claim every claimable row of the group that has waited longest, or None.
@@ -134,131 +119,36 @@ class NotificationStore:
         if not candidates:
             return None
         until = now + timedelta(seconds=lease)
-        async with self._db.write() as conn:
+        postgres = self._db.dialect == "postgresql"
+
+        def work(conn: Connection) -> Claim | None:
             for user_id, conversation_id in candidates:
-                claim = await self._claim_group(conn, user_id, conversation_id, owner, now, until)
+                claim = _claim_group(conn, user_id, conversation_id, owner, now, until, postgres)
                 if claim is not None:
                     return claim
-        return None
-
-    async def _claim_group(
-        self,
-        conn: AsyncConnection,
-        user_id: str,
-        conversation_id: str,
-        owner: str,
-        now: datetime,
-        until: datetime,
-    ) -> Claim | None:
-        query = select(_N.c.id, _N.c.attempts, _N.c.status, _N.c.due_at, _N.c.claimed_until).where(
-            _in_group(user_id, conversation_id), _claimable(now)
-        )
-        if self._db.dialect == "postgresql":
-            key = f"chatkit-notify:{user_id}:{conversation_id}"
-            locked = await conn.scalar(
-                select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
-            )
-            if not locked:
-                return None  # another worker is claiming this conversation right now
-            query = query.with_for_update(skip_locked=True)
-        rows = (await conn.execute(query)).all()
-        # Re-checked under the lock: another worker may have taken the group meanwhile.
-        if not any((row[2] == "pending" and row[3] <= now) or row[2] == "sending" for row in rows):
             return None
-        claim_id = new_id()
-        ids = tuple(row[0] for row in rows)
-        await conn.execute(
-            update(_N)
-            .where(_N.c.id.in_(ids))
-            .values(
-                status="sending",
-                claim_id=claim_id,
-                claimed_by=owner,
-                claimed_until=until,
-                updated_at=now,
-            )
-        )
-        return Claim(
-            id=claim_id,
-            owner=owner,
-            user_id=user_id,
-            conversation_id=conversation_id,
-            notification_ids=ids,
-            attempts=max(row[1] for row in rows),
-        )
+
+        return await self._db.run_write(work)
 
     async def delivery(self, claim: Claim) -> Delivery | None:
         """Everything the email needs, read now (send time); None if the rows are gone."""
-        async with self._db.read() as conn:
-            recipient = (
-                await conn.execute(
-                    select(
-                        users.c.id, users.c.full_name, users.c.email, users.c.notify_email
-                    ).where(users.c.id == claim.user_id)
-                )
-            ).first()
-            conversation = (
-                await conn.execute(
-                    select(
-                        conversations.c.mentor_id,
-                        conversations.c.mentee_id,
-                        conversations.c.mentor_read_seq,
-                        conversations.c.mentee_read_seq,
-                        sessions.c.start_at,
-                    )
-                    .select_from(
-                        conversations.join(sessions, sessions.c.id == conversations.c.session_id)
-                    )
-                    .where(conversations.c.id == claim.conversation_id)
-                )
-            ).first()
-            if recipient is None or conversation is None:
-                return None
-            mentor_id, mentee_id, mentor_read, mentee_read, start_at = conversation
-            is_mentor = claim.user_id == mentor_id
-            sender_id = mentee_id if is_mentor else mentor_id
-            sender_name = await conn.scalar(
-                select(users.c.full_name).where(users.c.id == sender_id)
-            )
-            rows = await conn.execute(
-                select(_N.c.id, *MESSAGE_COLUMNS)
-                .select_from(_N.outerjoin(messages, messages.c.id == _N.c.message_id))
-                .where(_N.c.claim_id == claim.id)
-                .order_by(messages.c.seq)
-            )
-            queued: list[QueuedMessage] = []
-            orphans: list[str] = []
-            for row in rows:
-                if row[1] is None:
-                    orphans.append(row[0])
-                else:
-                    queued.append(QueuedMessage(row[0], message_record(row[1:])))
-        return Delivery(
-            claim=claim,
-            recipient=Recipient(*recipient),
-            sender_name=sender_name or "Someone",
-            session_start=start_at,
-            read_seq=mentor_read if is_mentor else mentee_read,
-            messages=queued,
-            orphans=orphans,
-        )
+        return await self._db.run_read(lambda conn: _delivery(conn, claim))
 
     # --- outcomes -----------------------------------------------------------------------------
 
     async def still_claimed(self, claim: Claim, *, now: datetime) -> bool:
         """Whether this worker's lease on the claim still holds (checked just before sending)."""
-        async with self._db.read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(_N)
-                .where(
-                    _N.c.claim_id == claim.id,
-                    _N.c.claimed_by == claim.owner,
-                    _N.c.status == "sending",
-                    _N.c.claimed_until > now,
-                )
+        query = (
+            select(func.count())
+            .select_from(_N)
+            .where(
+                _N.c.claim_id == claim.id,
+                _N.c.claimed_by == claim.owner,
+                _N.c.status == "sending",
+                _N.c.claimed_until > now,
             )
-        return bool(count)
+        )
+        return bool(await self._db.run_read(lambda conn: conn.scalar(query)))
 
     async def mark_sent(self, claim: Claim, ids: list[str], *, now: datetime) -> int:
         return await self._finish(
@@ -282,29 +172,29 @@ class NotificationStore:
     async def _finish(self, claim: Claim, ids: list[str], now: datetime, **values: Any) -> int:
         if not ids:
             return 0
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(_N)
-                .where(
-                    _N.c.id.in_(ids),
-                    _N.c.claim_id == claim.id,
-                    _N.c.claimed_by == claim.owner,
-                    _N.c.status == "sending",
-                )
-                .values(claimed_until=None, updated_at=now, **values)
+        statement = (
+            update(_N)
+            .where(
+                _N.c.id.in_(ids),
+                _N.c.claim_id == claim.id,
+                _N.c.claimed_by == claim.owner,
+                _N.c.status == "sending",
             )
-        return int(result.rowcount)
+            .values(claimed_until=None, updated_at=now, **values)
+        )
+        return await self._db.run_write(lambda conn: int(conn.execute(statement).rowcount))
 
     async def requeue(self, *, notification_id: str, now: datetime) -> NotificationRecord:
         """Put a failed, dropped or waiting notification up for sending now, attempts reset."""
-        async with self._db.write() as conn:
-            row = await self._get(conn, notification_id)
+
+        def work(conn: Connection) -> NotificationRecord:
+            row = _get(conn, notification_id)
             if row is None:
                 raise NotFound(f"no notification {notification_id}", code="notification_not_found")
             if row.status in ("sent", "sending"):
                 what = "was already sent" if row.status == "sent" else "is being sent right now"
                 raise Conflict(f"notification {notification_id} {what}", code="not_requeueable")
-            await conn.execute(
+            conn.execute(
                 update(_N)
                 .where(_N.c.id == notification_id)
                 .values(
@@ -317,19 +207,16 @@ class NotificationStore:
                     updated_at=now,
                 )
             )
-            updated = await self._get(conn, notification_id)
-        assert updated is not None
-        return updated
+            updated = _get(conn, notification_id)
+            assert updated is not None
+            return updated
+
+        return await self._db.run_write(work)
 
     # --- listing ------------------------------------------------------------------------------
 
     async def get(self, notification_id: str) -> NotificationRecord | None:
-        async with self._db.read() as conn:
-            return await self._get(conn, notification_id)
-
-    async def _get(self, conn: AsyncConnection, notification_id: str) -> NotificationRecord | None:
-        row = (await conn.execute(_list_query().where(_N.c.id == notification_id))).first()
-        return NotificationRecord(*row) if row is not None else None
+        return await self._db.run_read(lambda conn: _get(conn, notification_id))
 
     async def list(
         self,
@@ -347,14 +234,125 @@ class NotificationStore:
             query = query.where(_N.c.user_id == user_id)
         if conversation_id is not None:
             query = query.where(_N.c.conversation_id == conversation_id)
-        async with self._db.read() as conn:
-            return [NotificationRecord(*row) for row in await conn.execute(query)]
+        return await self._db.run_read(
+            lambda conn: [NotificationRecord(*row) for row in conn.execute(query)]
+        )
 
     async def counts(self) -> dict[str, int]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(select(_N.c.status, func.count()).group_by(_N.c.status))
-            found = {row[0]: int(row[1]) for row in rows}
+        query = select(_N.c.status, func.count()).group_by(_N.c.status)
+        found = await self._db.run_read(
+            lambda conn: {row[0]: int(row[1]) for row in conn.execute(query)}
+        )
         return {status: found.get(status, 0) for status in STATUSES}
+
+
+def _due_groups(conn: Connection, now: datetime, limit: int) -> list[tuple[str, str]]:
+    oldest = func.min(_N.c.due_at)
+    rows = conn.execute(
+        select(_N.c.user_id, _N.c.conversation_id, oldest)
+        .where(_due(now))
+        .group_by(_N.c.user_id, _N.c.conversation_id)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def _claim_group(
+    conn: Connection,
+    user_id: str,
+    conversation_id: str,
+    owner: str,
+    now: datetime,
+    until: datetime,
+    postgres: bool,
+) -> Claim | None:
+    query = select(_N.c.id, _N.c.attempts, _N.c.status, _N.c.due_at, _N.c.claimed_until).where(
+        _in_group(user_id, conversation_id), _claimable(now)
+    )
+    if postgres:
+        key = f"chatkit-notify:{user_id}:{conversation_id}"
+        locked = conn.scalar(select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0))))
+        if not locked:
+            return None  # another worker is claiming this conversation right now
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    # Re-checked under the lock: another worker may have taken the group meanwhile.
+    if not any((row[2] == "pending" and row[3] <= now) or row[2] == "sending" for row in rows):
+        return None
+    claim_id = new_id()
+    ids = tuple(row[0] for row in rows)
+    conn.execute(
+        update(_N)
+        .where(_N.c.id.in_(ids))
+        .values(
+            status="sending",
+            claim_id=claim_id,
+            claimed_by=owner,
+            claimed_until=until,
+            updated_at=now,
+        )
+    )
+    return Claim(
+        id=claim_id,
+        owner=owner,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        notification_ids=ids,
+        attempts=max(row[1] for row in rows),
+    )
+
+
+def _delivery(conn: Connection, claim: Claim) -> Delivery | None:
+    recipient = conn.execute(
+        select(users.c.id, users.c.full_name, users.c.email, users.c.notify_email).where(
+            users.c.id == claim.user_id
+        )
+    ).first()
+    conversation = conn.execute(
+        select(
+            conversations.c.mentor_id,
+            conversations.c.mentee_id,
+            conversations.c.mentor_read_seq,
+            conversations.c.mentee_read_seq,
+            sessions.c.start_at,
+        )
+        .select_from(conversations.join(sessions, sessions.c.id == conversations.c.session_id))
+        .where(conversations.c.id == claim.conversation_id)
+    ).first()
+    if recipient is None or conversation is None:
+        return None
+    mentor_id, mentee_id, mentor_read, mentee_read, start_at = conversation
+    is_mentor = claim.user_id == mentor_id
+    sender_id = mentee_id if is_mentor else mentor_id
+    sender_name = conn.scalar(select(users.c.full_name).where(users.c.id == sender_id))
+    rows = conn.execute(
+        select(_N.c.id, *MESSAGE_COLUMNS)
+        .select_from(_N.outerjoin(messages, messages.c.id == _N.c.message_id))
+        .where(_N.c.claim_id == claim.id)
+        .order_by(messages.c.seq)
+    )
+    queued: list[QueuedMessage] = []
+    orphans: list[str] = []
+    for row in rows:
+        if row[1] is None:
+            orphans.append(row[0])
+        else:
+            queued.append(QueuedMessage(row[0], message_record(row[1:])))
+    return Delivery(
+        claim=claim,
+        recipient=Recipient(*recipient),
+        sender_name=sender_name or "Someone",
+        session_start=start_at,
+        read_seq=mentor_read if is_mentor else mentee_read,
+        messages=queued,
+        orphans=orphans,
+    )
+
+
+def _get(conn: Connection, notification_id: str) -> NotificationRecord | None:
+    row = conn.execute(_list_query().where(_N.c.id == notification_id)).first()
+    return NotificationRecord(*row) if row is not None else None
 
 
 def _list_query() -> Any:

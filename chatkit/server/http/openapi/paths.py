@@ -297,6 +297,31 @@ def _admin() -> dict[str, Any]:
                 parameters=[_id("user")],
             )
         },
+        "/api/admin/users/{id}/notifications": {
+            "put": _operation(
+                "putUserNotificationPrefs",
+                "Turn a user's emails about unread messages on or off",
+                {200: _json(ref("NotificationPrefs"), "The user's switch")},
+                tag="admin",
+                errors=(400, 404, 413, *_ADMIN),
+                parameters=[_id("user")],
+                requestBody=_body("NotificationPrefsIn"),
+            )
+        },
+        "/api/admin/sessions": {
+            "get": _operation(
+                "listSessions",
+                "Sessions, latest start first",
+                {200: _json({"type": "array", "items": ref("Session")}, "Sessions")},
+                tag="admin",
+                errors=(400, *_ADMIN),
+                parameters=[
+                    _limit(100, 1000),
+                    _OFFSET,
+                    _query("user", UUID, "Only sessions this user takes part in (else 400)."),
+                ],
+            )
+        },
         "/api/admin/sessions/{id}": {
             "get": _operation(
                 "getSession",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatkit.ids import parse_uuid
+from chatkit.server.errors import BadRequest
 from chatkit.server.http.routes.params import body, int_param, new_path_id, path_id
 from chatkit.server.services import services
 from chatkit.server.wire import render
 from chatkit.server.wire.jsonutil import json_response
-from chatkit.server.wire.schemas import SessionIn, UserIn
+from chatkit.server.wire.schemas import NotificationPrefsIn, SessionIn, UserIn
 from chatkit.timefmt import iso
 
 routes = web.RouteTableDef()
@@ -41,6 +43,31 @@ async def list_users(request: web.Request) -> web.Response:
     offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
     records = await services(request).store.users.list(limit=limit, offset=offset)
     return json_response([render.user(record) for record in records])
+
+
+@routes.put("/api/admin/users/{id}/notifications")
+async def put_user_notifications(request: web.Request) -> web.Response:
+    """Turn a user's offline-message emails on or off (what `chatkit users notify-on/off`
+    does), as /api/me/notifications lets the user do for themselves."""
+    user_id = path_id(request, what="user")
+    payload = await body(request, NotificationPrefsIn)
+    await services(request).store.users.set_notify_email(user_id=user_id, enabled=payload.email)
+    return json_response({"email": payload.email})
+
+
+@routes.get("/api/admin/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    """Sessions, latest start first; `user` keeps those that user takes part in."""
+    limit = int_param(request, "limit", default=100, low=1, high=1000)
+    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    user = request.query.get("user")
+    user_id = parse_uuid(user) if user is not None else None
+    if user is not None and user_id is None:
+        raise BadRequest("user must be a UUID", code="invalid_query")
+    records = await services(request).store.sessions.list(
+        user_id=user_id, limit=limit, offset=offset
+    )
+    return json_response([render.session(record) for record in records])
 
 
 @routes.put("/api/admin/sessions/{id}")

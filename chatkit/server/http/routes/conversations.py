@@ -120,7 +120,7 @@ async def send_message(request: web.Request) -> web.Response:
         conversation_id=path_id(request, what="conversation"), user_id=sender_id
     )
     payload = await body(request, SendMessageIn)
-    await app.limits.message(sender_id)
+    app.limits.message(sender_id)
     result = await app.writer.send(
         NewMessage(
             participants=participants,

@@ -46,7 +46,7 @@ async def edit_message(request: web.Request) -> web.Response:
     )
     message_id = _message_id(request)
     payload = await body(request, EditMessageIn)
-    await app.limits.message(editor_id)
+    app.limits.message(editor_id)
     result = await app.writer.change(
         EditMessage(participants, message_id, editor_id=editor_id, content=payload.content)
     )
@@ -66,7 +66,7 @@ async def delete_message(request: web.Request) -> web.Response:
         )
     message_id = _message_id(request)
     if not claims.is_admin:
-        await app.limits.message(claims.user_id)
+        app.limits.message(claims.user_id)
     result = await app.writer.change(
         DeleteMessage(participants, message_id, deleter_id=claims.user_id, as_admin=claims.is_admin)
     )
