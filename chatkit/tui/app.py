@@ -37,6 +37,7 @@ from chatkit.client import (
     TypingEvent,
     token_subject,
 )
+from chatkit.tui import changes
 from chatkit.tui.local_state import LocalState, Unsent, state_file
 from chatkit.tui.options import TuiOptions
 from chatkit.tui.outbox import Outbox
@@ -109,10 +110,8 @@ class ChatApp(App[None]):
         self.outbox = Outbox(
             self.api, self.local, changed=self._unsent_changed, sent=self._unsent_sent
         )
-        self.realtime.on(NewMessageEvent, self._relay)
-        self.realtime.on(TypingEvent, self._relay)
-        self.realtime.on(ReadEvent, self._relay)
-        self.realtime.on(ConnectionEvent, self._relay)
+        for kind in (NewMessageEvent, TypingEvent, ReadEvent, ConnectionEvent, *changes.EVENTS):
+            self.realtime.on(kind, self._relay)
         self.push_screen(ConversationsScreen())
         self.realtime.start()
         self.load_conversations()
@@ -246,6 +245,8 @@ class ChatApp(App[None]):
         self.post_message(RealtimeArrived(event))
 
     async def on_realtime_arrived(self, message: RealtimeArrived) -> None:
+        from chatkit.tui.screens.conversation import ConversationScreen
+
         event = message.event
         if isinstance(event, NewMessageEvent):
             await self.message_arrived(event.message)
@@ -256,6 +257,12 @@ class ChatApp(App[None]):
             self._read(event)
         elif isinstance(event, ConnectionEvent):
             self._connection_changed(event.status)
+        elif isinstance(event, changes.EVENTS):
+            if changes.apply(self.conversations, event):
+                self.refresh_views()
+            for screen in self.screen_stack:
+                if isinstance(screen, ConversationScreen):
+                    screen.apply(event)
 
     async def message_arrived(self, message: Message) -> None:
         """A message from the socket (live or catch-up) or the answer to our own send."""

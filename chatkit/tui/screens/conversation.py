@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from chatkit.client import ClientError, Conversation, Message
+from chatkit.client import ClientError, Conversation, Message, MessageDeletedEvent, PresenceEvent
+from chatkit.tui.changes import Change, presence_line, tombstone
 from chatkit.tui.format import session_line
 from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.widgets.composer import Composer
@@ -63,16 +64,10 @@ class ConversationScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        chat = self.chat
-        other = self.conversation.other(chat.me)
-        session = self.conversation.session
-        yield Static(
-            f"{other.full_name} · session {session_line(session.start_at, session.status, chat.now(), chat.options.tz)}",  # noqa: E501
-            id="peer",
-        )
+        yield Static(self._peer_line(), id="peer")
         yield MessageLog(id="log")
         yield TypingIndicator(id="typing")
-        yield Composer(id="composer", max_length=chat.options.max_length)
+        yield Composer(id="composer", max_length=self.chat.options.max_length)
         yield ConnectionBar()
         yield Footer()
 
@@ -88,6 +83,31 @@ class ConversationScreen(Screen[None]):
             [self._unsent_item(e) for e in chat.local.unsent(self.conversation_id)]
         )
         self.load_history()
+
+    def _peer_line(self) -> str:
+        chat = self.chat
+        other = self.conversation.other(chat.me)
+        session = self.conversation.session
+        when = session_line(session.start_at, session.status, chat.now(), chat.options.tz)
+        presence = presence_line(other, chat.now(), chat.options.tz)
+        return f"{other.full_name}{' · ' + presence if presence else ''} · session {when}"
+
+    def apply(self, event: Change) -> None:
+        """An edit, a deletion or someone's presence: show it as it is now."""
+        if isinstance(event, PresenceEvent):
+            self.conversation = self.chat.conversations.get(self.conversation_id, self.conversation)
+            self.query_one("#peer", Static).update(self._peer_line())
+            return
+        message_id = (
+            event.message_id if isinstance(event, MessageDeletedEvent) else event.message.id
+        )
+        item = self.log_view.item_for(message_id)
+        if item is None or item.message is None:
+            return  # not shown yet: the history loads it as it is now
+        if isinstance(event, MessageDeletedEvent):
+            item.replace_message(tombstone(item.message, event.deleted_at))
+        else:
+            item.replace_message(event.message)
 
     @property
     def log_view(self) -> MessageLog:
