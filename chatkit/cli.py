@@ -16,6 +16,7 @@ from chatkit.commands import (
     messages,
     notify,
     serve,
+    settings,
     token,
     tui,
 )
@@ -38,6 +39,7 @@ app.command()(token.token)
 app.command()(demo.demo)
 app.command()(bench.bench)
 app.command()(tui.tui)
+app.command()(settings.config)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.sessions_app, name="sessions")
 app.add_typer(admin.db_app, name="db")
@@ -90,4 +92,6 @@ def _root(
 
 
 def main() -> None:
-    app()
+    # One name however it is started (`python -m chatkit` too): usage lines say `chatkit`,
+    # and shell completion answers to _CHATKIT_COMPLETE.
+    app(prog_name="chatkit")

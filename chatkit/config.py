@@ -249,6 +249,14 @@ def load_settings(config: Path | None = None, **flags: Any) -> Settings:
 
     Raises ConfigError with one line naming the offending setting.
     """
+    return load_with_sources(config, **flags)[0]
+
+
+def load_with_sources(
+    config: Path | None = None, **flags: Any
+) -> tuple[Settings, dict[str, str], Path | None]:
+    """load_settings, plus where each setting came from ("default", "file", "environment" or
+    "flag") and the config file read, if any."""
     path = config
     if path is None and os.environ.get("CHATKIT_CONFIG"):
         path = Path(os.environ["CHATKIT_CONFIG"])
@@ -261,11 +269,23 @@ def load_settings(config: Path | None = None, **flags: Any) -> Settings:
     # The environment must win over the file, so file values the environment also sets are
     # dropped before they become init kwargs (which would otherwise beat the environment).
     values = {k: v for k, v in file_values.items() if k not in env_names}
-    values.update({k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    values.update(given)
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, set(flags))) from None
+        raise ConfigError(_describe(exc, path, set(given))) from None
+    sources = {}
+    for name in Settings.model_fields:
+        if name in given:
+            sources[name] = "flag"
+        elif name in env_names:
+            sources[name] = "environment"
+        elif name in file_values:
+            sources[name] = "file"
+        else:
+            sources[name] = "default"
+    return settings, sources, path
 
 
 def _describe(exc: ValidationError, path: Path | None, flag_names: set[str]) -> str:

@@ -33,7 +33,3 @@ def parse_uuid(value: object) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
-
-
-def is_uuid(value: object) -> bool:
-    return parse_uuid(value) is not None

@@ -121,11 +121,6 @@ class TokenVerifier:
         else:
             self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True)
 
-    @property
-    def needs_io(self) -> bool:
-        """True when verification may fetch keys over the network (JWKS)."""
-        return self._jwks is not None
-
     async def verify_async(self, token: str | None) -> Claims:
         if self._jwks is None:
             return self.verify(token)
@@ -196,3 +191,13 @@ class TokenVerifier:
             is_admin=payload.get("role") == ADMIN_ROLE,
             raw=payload,
         )
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()

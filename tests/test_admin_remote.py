@@ -126,3 +126,17 @@ async def test_url_without_a_token_and_an_unreachable_server(server: RunningServ
 
     down = await _cli("users", "list", "--url", "http://127.0.0.1:9", "--token", "x")
     assert down.exit_code == 1 and "cannot reach http://127.0.0.1:9" in down.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["users", "list", "--token", "x"], ["conversations", "--token", "x"]],
+    ids=["admin", "client"],
+)
+async def test_an_unresolvable_host_says_dns(args: list[str]) -> None:
+    # .invalid never resolves (RFC 6761), with or without a network.
+    result = await _cli(*args, "--url", "http://chat.nonexistent.invalid:4000")
+
+    assert result.exit_code == 1
+    assert "DNS lookup failed for chat.nonexistent.invalid" in result.stderr
+    assert "unknown error" not in result.stderr.lower()

@@ -364,3 +364,21 @@ def test_the_command_keeps_gevent_out_of_its_process() -> None:
         "assert 'gevent' not in sys.modules and 'locust' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
+
+
+def test_json_prints_the_report_on_stdout_and_report_writes_it(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    args = ["idle", "--users", "4", "--spawn-rate", "4", "--duration", "1", "--json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "chatkit", "bench", *args, "--report", str(report)],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)  # the whole of stdout is one JSON document
+    assert printed == json.loads(report.read_text())
+    assert printed["passed"] is True

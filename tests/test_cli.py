@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -253,3 +254,22 @@ def test_serve_refuses_a_port_in_use_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_hints_keep_ids_whole_on_a_narrow_terminal(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
+    env.update(COLUMNS="50", TTY_COMPATIBLE="1", NO_COLOR="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "chatkit", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout).splitlines()
+    assert f"  chatkit tui --user {demo.USERS[0].id}" in lines
+    for user in demo.USERS:
+        assert any(line.endswith(f"  {user.id}") for line in lines), user.name

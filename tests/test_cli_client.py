@@ -98,10 +98,16 @@ def test_conversations_prints_lines_for_scripts_and_the_apis_json(live: RunningS
 
 def test_conversations_at_a_terminal_is_a_table(live: RunningServer) -> None:
     pair: Pair = on(live, lambda api: api.pair())
-    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "120"}
+    long = "a long last message, " * 6
+    on(live, lambda api: api.send(pair.mentor_token, pair.conversation_id, long))
+    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "100"}
     table = ok(chatkit(live, pair.mentee_token, "conversations", env=terminal)).splitlines()
-    assert table[0].split() == ["ID", "WITH", "UNREAD", "UPDATED", "LAST", "MESSAGE"]
+    assert table[0].split() == ["ID", "WITH", "STATUS", "UNREAD", "UPDATED"]
     assert table[1].startswith(pair.conversation_id) and "Mentor Person" in table[1]
+    assert table[1].split()[3] == "scheduled"
+    # The last message has the terminal's width to itself: 96 of 100 columns, not ~27.
+    assert table[2] == "  " + long.strip()[:95] + "…"
+    assert all(len(line) <= 100 for line in table)
 
 
 def test_open_session_gets_or_creates_and_read_counts(live: RunningServer) -> None:

@@ -24,6 +24,9 @@ def test_docs_cli_md_matches_the_help_of_every_command() -> None:
     assert generator.render(current) == current, (
         "docs/cli.md is out of date with the CLI: run python docs/gen_cli_reference.py"
     )
+    assert {"serve", "token", "config", "users add", "sessions list", "notify list"} <= set(
+        generator.COMMANDS
+    )
     for command in generator.COMMANDS:
         assert f"### chatkit {command}\n" in current
         assert f"Usage: chatkit {command} [OPTIONS]" in current

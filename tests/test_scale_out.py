@@ -217,6 +217,9 @@ async def test_workers_share_one_port(tmp_path: Path, environment: dict[str, str
                     assert (await mentee.next("new_message"))["message"]["id"] == sent.body["id"]
         metrics = await get_text(f"{endpoint.url}/metrics")
         assert "chatkit_messages_stored_total 6.0" in metrics, "metrics add up across workers"
+        for worker in workers:  # CPU, memory and fds of each worker, whichever answered
+            for name in ("process_resident_memory_bytes", "process_open_fds"):
+                assert f'{name}{{pid="{worker.pid}"}}' in metrics, (name, worker.pid)
         assert server.terminate() == 0
         _gone, alive = psutil.wait_procs(workers, timeout=10)
         assert alive == [], "the workers stop with the supervisor"

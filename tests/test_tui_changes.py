@@ -4,14 +4,24 @@ tests/test_tui.py says why."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Static
 
+from chatkit.config import Settings
+from tests.conftest import make_settings
 from tests.support.api import Api
 from tests.support.sockets import connected
 from tests.support.tui import list_lines, log_items, make_room, open_conversation, tui, until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """A short presence grace period: "last seen" shows well within the wait."""
+    return make_settings(database_url, tmp_path, presence_grace=0.5)
 
 
 async def test_edits_deletions_and_presence_show_live(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -228,9 +229,9 @@ class ApiClient:
                 "timeout", f"{self.base_url} did not answer {method} {path} in time"
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            errno = exc.os_error.errno
-            reason = os.strerror(errno).lower() if errno else str(exc.os_error) or str(exc)
-            raise Unreachable("unreachable", f"cannot reach {self.base_url}: {reason}") from None
+            raise Unreachable(
+                "unreachable", f"cannot reach {self.base_url}: {connect_failure(exc)}"
+            ) from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
             raise Unreachable(
                 "unreachable", f"the connection to {self.base_url} failed: {exc}"
@@ -244,6 +245,17 @@ class ApiClient:
 
 
 _NOT_JSON = object()
+
+
+def connect_failure(exc: aiohttp.ClientConnectorError) -> str:
+    """Why a connection could not be made, in words: getaddrinfo's errors (negative EAI_*
+    codes on Linux) are not errnos, and os.strerror calls them "unknown error -2"."""
+    error = exc.os_error
+    errno = error.errno or 0
+    if isinstance(error, socket.gaierror) or errno < 0:
+        detail = (error.strerror or str(error)).lower()
+        return f"DNS lookup failed for {exc.host} ({detail})"
+    return os.strerror(errno).lower() if errno else str(error) or str(exc)
 
 
 def _decode(raw: bytes) -> Any:

@@ -1,5 +1,9 @@
 """Typed views of the contract's JSON objects and Socket.IO event payloads.
 
+The JSON is checked against the objects' one definition in chatkit.wire (which the server
+renders and the OpenAPI document describes) and then turned into these snake_case views,
+with instants as datetimes.
+
 Each object keeps the JSON it was parsed from in `raw`, so a caller that wants to print the
 API's own output (`--json`) does not have to re-render it.
 """
@@ -8,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from chatkit import wire
 from chatkit.timefmt import parse_instant
 
 
@@ -17,47 +22,19 @@ class ProtocolError(ValueError):
     """The server sent JSON that does not have the contract's shape."""
 
 
-def _str(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ProtocolError(f"expected a string at {key!r}, got {value!r}")
-    return value
+W = TypeVar("W")
 
 
-def _opt_str(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ProtocolError(f"expected a string or null at {key!r}, got {value!r}")
-    return value
+def _instant_or_none(value: str | None) -> datetime | None:
+    return None if value is None else parse_instant(value)
 
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ProtocolError(f"expected an integer at {key!r}, got {value!r}")
-    return value
-
-
-def _instant(data: dict[str, Any], key: str) -> datetime:
+def _parse(kind: type[W], data: Any) -> W:
+    """`data` checked against the wire object's one definition (chatkit.wire)."""
     try:
-        return parse_instant(_str(data, key))
-    except ValueError as exc:
-        raise ProtocolError(f"expected an ISO-8601 instant at {key!r}: {exc}") from None
-
-
-def _opt_instant(data: dict[str, Any], key: str) -> datetime | None:
-    """Absent (a seed-only server) or null: None."""
-    return None if data.get(key) is None else _instant(data, key)
-
-
-def _opt_int(data: dict[str, Any], key: str) -> int | None:
-    return None if data.get(key) is None else _int(data, key)
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ProtocolError(f"expected {what} to be an object, got {type(value).__name__}")
-    return value
+        return wire.parse(kind, data)
+    except wire.WireError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +42,22 @@ class Person:
     id: str
     full_name: str
     avatar_url: str | None
-    # Presence (chatkit's extension): None from a server that does not say.
+    # Presence (chatkit's extension); None when not known.
     online: bool | None = None
     last_seen_at: datetime | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Person:
-        data = _object(data, "a person")
-        online = data.get("online")
+        return cls._from(_parse(wire.Person, data))
+
+    @classmethod
+    def _from(cls, data: wire.Person) -> Person:
         return cls(
-            _str(data, "id"),
-            _str(data, "fullName"),
-            _opt_str(data, "avatarUrl"),
-            online if isinstance(online, bool) else None,
-            _opt_instant(data, "lastSeenAt"),
+            data["id"],
+            data["fullName"],
+            data["avatarUrl"],
+            data["online"],
+            _instant_or_none(data["lastSeenAt"]),
         )
 
 
@@ -89,9 +68,8 @@ class SessionInfo:
     status: str
 
     @classmethod
-    def from_json(cls, data: Any) -> SessionInfo:
-        data = _object(data, "a session")
-        return cls(_str(data, "id"), _instant(data, "startAt"), _str(data, "status"))
+    def _from(cls, data: wire.SessionSummary) -> SessionInfo:
+        return cls(data["id"], parse_instant(data["startAt"]), data["status"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +82,14 @@ class LastMessage:
     deleted_at: datetime | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> LastMessage:
-        data = _object(data, "lastMessage")
+    def _from(cls, data: wire.LastMessage) -> LastMessage:
         return cls(
-            _str(data, "id"),
-            _str(data, "content"),
-            _instant(data, "createdAt"),
-            _str(data, "senderId"),
-            _opt_instant(data, "editedAt"),
-            _opt_instant(data, "deletedAt"),
+            data["id"],
+            data["content"],
+            parse_instant(data["createdAt"]),
+            data["senderId"],
+            _instant_or_none(data["editedAt"]),
+            _instant_or_none(data["deletedAt"]),
         )
 
 
@@ -129,16 +106,16 @@ class Conversation:
 
     @classmethod
     def from_json(cls, data: Any) -> Conversation:
-        data = _object(data, "a conversation")
-        last = data.get("lastMessage")
+        parsed = _parse(wire.Conversation, data)
+        last = parsed["lastMessage"]
         return cls(
-            id=_str(data, "id"),
-            mentor=Person.from_json(data.get("mentor")),
-            mentee=Person.from_json(data.get("mentee")),
-            session=SessionInfo.from_json(data.get("session")),
-            last_message=None if last is None else LastMessage.from_json(last),
-            unread_count=_int(data, "unreadCount"),
-            updated_at=_instant(data, "updatedAt"),
+            id=parsed["id"],
+            mentor=Person._from(parsed["mentor"]),
+            mentee=Person._from(parsed["mentee"]),
+            session=SessionInfo._from(parsed["session"]),
+            last_message=None if last is None else LastMessage._from(last),
+            unread_count=parsed["unreadCount"],
+            updated_at=parse_instant(parsed["updatedAt"]),
             raw=data,
         )
 
@@ -156,17 +133,10 @@ class Attachment:
     size: int
 
     @classmethod
-    def from_json(cls, data: Any) -> Attachment:
-        data = _object(data, "an attachment")
-        return cls(
-            _opt_str(data, "id"),
-            _str(data, "filename"),
-            _str(data, "mimeType"),
-            _str(data, "url"),
-            _int(data, "size"),
-        )
+    def _from(cls, data: wire.Attachment) -> Attachment:
+        return cls(data["id"], data["filename"], data["mimeType"], data["url"], data["size"])
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self) -> wire.NewAttachment:
         """The body shape of an attachment to send (the server assigns the id)."""
         return {
             "filename": self.filename,
@@ -187,7 +157,6 @@ class Message:
     client_message_id: str | None
     created_at: datetime
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # chatkit's extensions; None from a server that does not send them.
     seq: int | None = None
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
@@ -198,23 +167,23 @@ class Message:
 
     @classmethod
     def from_json(cls, data: Any) -> Message:
-        data = _object(data, "a message")
-        attachments = data.get("attachments") or []
-        if not isinstance(attachments, list):
-            raise ProtocolError("expected attachments to be a list")
+        return cls._from(_parse(wire.Message, data), raw=data)
+
+    @classmethod
+    def _from(cls, data: wire.Message, *, raw: dict[str, Any]) -> Message:
         return cls(
-            id=_str(data, "id"),
-            conversation_id=_str(data, "conversationId"),
-            sender_id=_str(data, "senderId"),
-            content=_str(data, "content"),
-            content_type=_str(data, "contentType"),
-            attachments=tuple(Attachment.from_json(item) for item in attachments),
-            client_message_id=_opt_str(data, "clientMessageId"),
-            created_at=_instant(data, "createdAt"),
-            raw=data,
-            seq=_opt_int(data, "seq"),
-            edited_at=_opt_instant(data, "editedAt"),
-            deleted_at=_opt_instant(data, "deletedAt"),
+            id=data["id"],
+            conversation_id=data["conversationId"],
+            sender_id=data["senderId"],
+            content=data["content"],
+            content_type=data["contentType"],
+            attachments=tuple(Attachment._from(item) for item in data["attachments"]),
+            client_message_id=data["clientMessageId"],
+            created_at=parse_instant(data["createdAt"]),
+            raw=raw,
+            seq=data["seq"],
+            edited_at=_instant_or_none(data["editedAt"]),
+            deleted_at=_instant_or_none(data["deletedAt"]),
         )
 
 
@@ -234,24 +203,22 @@ class MessagePage:
 
     @classmethod
     def from_json(cls, data: Any) -> MessagePage:
-        data = _object(data, "a message page")
-        items = data.get("messages")
-        if not isinstance(items, list):
-            raise ProtocolError("expected messages to be a list")
-        has_more = data.get("hasMore")
-        if not isinstance(has_more, bool):
-            raise ProtocolError("expected hasMore to be a boolean")
-        changes = data.get("changes") or []
-        if not isinstance(changes, list):
-            raise ProtocolError("expected changes to be a list")
+        parsed = _parse(wire.MessagePage, data)
+        changes = parsed.get("changes", [])
         return cls(
-            tuple(Message.from_json(item) for item in items),
-            has_more,
-            _opt_str(data, "nextCursor"),
+            tuple(
+                Message._from(item, raw=raw)
+                for item, raw in zip(parsed["messages"], data["messages"], strict=True)
+            ),
+            parsed["hasMore"],
+            parsed["nextCursor"],
             raw=data,
-            changes=tuple(Message.from_json(item) for item in changes),
-            change_seq=_opt_int(data, "changeSeq"),
-            changes_have_more=data.get("changesHasMore") is True,
+            changes=tuple(
+                Message._from(item, raw=raw)
+                for item, raw in zip(changes, data.get("changes", []), strict=True)
+            ),
+            change_seq=parsed.get("changeSeq"),
+            changes_have_more=parsed.get("changesHasMore", False),
         )
 
 
@@ -274,7 +241,5 @@ class ReadReceipt:
 
     @classmethod
     def from_json(cls, data: Any) -> ReadReceipt:
-        data = _object(data, "a read receipt")
-        return cls(
-            _str(data, "conversationId"), _str(data, "readBy"), _int(data, "count"), raw=data
-        )
+        parsed = _parse(wire.ReadReceipt, data)
+        return cls(parsed["conversationId"], parsed["readBy"], parsed["count"], raw=data)

@@ -7,7 +7,6 @@ exit with the same status whichever way they went.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -93,7 +92,7 @@ class LocalAdmin:
                 email=payload.email,
                 avatar_url=payload.avatar_url,
             )
-            return render.user(record)
+            return dict(render.user(record))
 
         return self._run(work, writes=True)
 
@@ -101,7 +100,7 @@ class LocalAdmin:
         from chatkit.server.wire import render
 
         async def work(store: Store) -> list[Json]:
-            return [render.user(record) for record in await store.users.list(limit=limit)]
+            return [dict(render.user(r)) for r in await store.users.list(limit=limit)]
 
         return self._run(work, writes=False)
 
@@ -136,7 +135,7 @@ class LocalAdmin:
                 start_at=payload.start_at,
                 status=payload.status,
             )
-            return render.session(record)
+            return dict(render.session(record))
 
         return self._run(work, writes=True)
 
@@ -146,7 +145,7 @@ class LocalAdmin:
         async def work(store: Store) -> tuple[list[Json], dict[str, str]]:
             records = await store.sessions.list(user_id=user_id, limit=limit)
             ids = {r.mentor_id for r in records} | {r.mentee_id for r in records}
-            return [render.session(r) for r in records], await store.users.names(ids)
+            return [dict(render.session(r)) for r in records], await store.users.names(ids)
 
         return self._run(work, writes=False)
 
@@ -159,15 +158,11 @@ class RemoteAdmin:
         self._token = token
 
     def _run(self, work: Callable[[ApiClient], Awaitable[T]]) -> T:
-        from chatkit.client import ApiClient, ApiError, ClientError
-        from chatkit.commands.connection import explain
-
-        async def main() -> T:
-            async with ApiClient(self._url, self._token) as api:
-                return await work(api)
+        from chatkit.client import ApiError, ClientError
+        from chatkit.commands.connection import explain, with_api
 
         try:
-            return asyncio.run(main())
+            return with_api(self._url, self._token, work)
         except ApiError as exc:
             if exc.status in (0, 401):
                 explain(exc)

@@ -19,7 +19,10 @@ _PROFILE_HELP = "\n\n".join(f"{spec.name}: {spec.summary}" for spec in PROFILES.
 
 
 def bench(
-    profile: Annotated[BenchProfile, typer.Argument(help=f"The load profile.\n\n{_PROFILE_HELP}")],
+    profile: Annotated[
+        BenchProfile,
+        typer.Argument(metavar="PROFILE", help=f"The load profile.\n\n{_PROFILE_HELP}"),
+    ],
     users: Annotated[
         int | None, typer.Option(help="Locust users (idle: sockets).", show_default=False)
     ] = None,

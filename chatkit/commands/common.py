@@ -179,7 +179,3 @@ def print_json(data: object) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -173,15 +173,24 @@ def explain(error: ClientError) -> NoReturn:
     fail(message, hint=hint if err_console.is_terminal else None)
 
 
-def run_client(connection: Connection, work: Callable[[ApiClient], Awaitable[T]]) -> T:
-    """Run `work` with an ApiClient; any client error becomes one line and exit status 1."""
-    from chatkit.client import ApiClient, ClientError
+def with_api(
+    url: str, token: str | Callable[[], str], work: Callable[[ApiClient], Awaitable[T]]
+) -> T:
+    """Run `work` with an ApiClient on `url`, on an event loop of its own."""
+    from chatkit.client import ApiClient
 
     async def main() -> T:
-        async with ApiClient(connection.url, connection.token) as api:
+        async with ApiClient(url, token) as api:
             return await work(api)
 
+    return asyncio.run(main())
+
+
+def run_client(connection: Connection, work: Callable[[ApiClient], Awaitable[T]]) -> T:
+    """Run `work` with an ApiClient; any client error becomes one line and exit status 1."""
+    from chatkit.client import ClientError
+
     try:
-        return asyncio.run(main())
+        return with_api(connection.url, connection.token, work)
     except ClientError as exc:
         explain(exc)

@@ -3,13 +3,23 @@ conversations over the public REST API, for scripts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from chatkit.commands.common import ConfigOption
+from chatkit.commands.common import ConfigOption, console
 from chatkit.commands.connection import TokenOption, UrlOption, UserOption, resolve, run_client
-from chatkit.commands.output import JsonOption, clip, emit_json, print_rows, when, write_line
+from chatkit.commands.output import (
+    JsonOption,
+    clip,
+    emit_json,
+    to_terminal,
+    tsv_field,
+    when,
+    write_line,
+)
 
 if TYPE_CHECKING:
     from chatkit.client import ApiClient, Conversation
@@ -39,33 +49,57 @@ def conversations(
             emit_json([conversation.raw for conversation in listed])
             return
         me = token_subject(api.token)
-        rows, plain = [], []
-        for c in listed:
-            last = c.last_message
-            other = _with(c, me)
-            rows.append(
-                (
-                    c.id,
-                    other,
-                    c.unread_count or "",
-                    when(c.updated_at),
-                    clip(last.content) if last else "",
-                )
+        if not to_terminal():
+            for c in listed:
+                write_line("\t".join(tsv_field(cell) for cell in _plain(c, me)))
+            return
+        rows = [
+            (
+                c.id,
+                clip(_with(c, me), 28),
+                c.session.status,
+                c.unread_count or "",
+                when(c.updated_at),
+                c.last_message.content if c.last_message else "",
             )
-            plain.append(
-                (
-                    c.id,
-                    other,
-                    c.session.status,
-                    c.unread_count,
-                    c.raw.get("updatedAt", ""),
-                    last.content if last else "",
-                )
-            )
-        columns = ("ID", "WITH", "UNREAD", "UPDATED", "LAST MESSAGE")
-        print_rows(columns, rows, plain)
+            for c in listed
+        ]
+        print_with_messages(("ID", "WITH", "STATUS", "UNREAD", "UPDATED"), rows)
 
     run_client(connection, work)
+
+
+def _plain(c: Conversation, me: str | None) -> tuple[object, ...]:
+    last = c.last_message
+    return (
+        c.id,
+        _with(c, me),
+        c.session.status,
+        c.unread_count,
+        c.raw.get("updatedAt", ""),
+        last.content if last else "",
+    )
+
+
+def print_with_messages(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """At a terminal: the columns on one line (ids whole, so they can be copied), and the last
+    message on the next, indented, with the terminal's whole width to itself."""
+    cells = [[str(cell) for cell in row[:-1]] for row in rows]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+    right = {columns.index("UNREAD")} if "UNREAD" in columns else set()
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(widths[i]) if i in right else value.ljust(widths[i])
+            for i, value in enumerate(values)
+        ).rstrip()
+
+    console.print(f"[bold]{escape(line(columns))}[/]", highlight=False, soft_wrap=True)
+    for row, values in zip(rows, cells, strict=True):
+        console.print(escape(line(values)), highlight=False, soft_wrap=True)
+        message = clip(str(row[-1]), max(console.width - 4, 20))
+        if message:
+            console.print(f"  [dim]{escape(message)}[/]", highlight=False, soft_wrap=True)
 
 
 def _with(conversation: Conversation, me: str | None) -> str:

@@ -46,13 +46,18 @@ def demo(
     try:
         for user in demo_data.USERS:
             token = mint(settings, user_id=user.id, ttl_seconds=seconds)
-            console.print(f"[bold]{user.name}[/] ({user.role})  {user.id}", highlight=False)
+            console.print(
+                f"[bold]{user.name}[/] ({user.role})  {user.id}", highlight=False, soft_wrap=True
+            )
             console.print(f"  {token}", soft_wrap=True, highlight=False)
     except ConfigError as exc:
         fail(str(exc), code=2)
     first = demo_data.USERS[0]
-    console.print(
-        "\nNext: [bold]chatkit serve[/] in one terminal, then "
-        f"[bold]chatkit tui --user {first.id}[/] (or use a token above with any Socket.IO client).",
-        highlight=False,
-    )
+    # Commands on lines of their own, never wrapped: ids must survive copy and paste.
+    for line in (
+        "\nNext, in one terminal:",
+        "  [bold]chatkit serve[/]",
+        "and in another (or use a token above with any Socket.IO client):",
+        f"  [bold]chatkit tui --user {first.id}[/]",
+    ):
+        console.print(line, highlight=False, soft_wrap=True)

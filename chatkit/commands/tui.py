@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatkit.commands.choices import Theme
-from chatkit.commands.common import ConfigOption, fail
+from chatkit.commands.common import ConfigOption, fail, with_default
 from chatkit.commands.connection import (
     MintedToken,
     TokenOption,
@@ -42,8 +42,11 @@ def tui(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Where drafts and unsent messages are kept [default: the user data dir, "
-            "e.g. ~/.local/share/chatkit].",
+            help=with_default(
+                "Where drafts and unsent messages are kept.",
+                "the user data dir, e.g. ~/.local/share/chatkit",
+            ),
+            show_default=False,
             file_okay=False,
         ),
     ] = None,

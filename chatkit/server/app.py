@@ -209,6 +209,7 @@ def create_app(
             lifespan(presence_events.start, presence_events.stop),
             lifespan(writer.start, writer.stop),
             lifespan(chat.start, chat.stop),
+            lifespan(metrics.start, metrics.stop),
         ]
     )
     if notifier is not None:

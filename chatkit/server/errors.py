@@ -7,11 +7,11 @@ namespace turns them into `{"ok": false, "error": {...}}` acknowledgements.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
 from chatkit.server.wire.jsonutil import json_response
+from chatkit.wire import Error
 
 log = logging.getLogger("chatkit.server")
 
@@ -33,7 +33,7 @@ class ChatkitError(Exception):
         self.headers = headers or {}
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> Error:
         return {"error": {"code": self.code, "message": self.message}}
 
 
@@ -142,10 +142,10 @@ def render_failure(exc: Exception, request: web.Request) -> web.StreamResponse:
             )
         )
     log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
-    return json_response(
-        {"error": {"code": "internal_error", "message": "the server failed; it was logged"}},
-        status=500,
-    )
+    failed: Error = {
+        "error": {"code": "internal_error", "message": "the server failed; it was logged"}
+    }
+    return json_response(failed, status=500)
 
 
 def _from_http(exc: web.HTTPException) -> ChatkitError:

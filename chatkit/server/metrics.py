@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 
 from aiohttp import web
@@ -11,11 +13,23 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# With --workers, each worker copies its own process figures into these gauges this often (the
+# scrape reaches one worker; the others' figures are at most this old).
+PROCESS_REFRESH_SECONDS = 5.0
+PROCESS_METRICS = {
+    "process_cpu_seconds_total": "Total user and system CPU time spent in seconds.",
+    "process_resident_memory_bytes": "Resident memory size in bytes.",
+    "process_virtual_memory_bytes": "Virtual memory size in bytes.",
+    "process_open_fds": "Number of open file descriptors.",
+    "process_max_fds": "Maximum number of open file descriptors.",
+    "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",
+}
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -23,6 +37,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
+        self._process = ProcessCollector(registry=None)
+        self._process_gauges: dict[str, Gauge] = {}
+        self._refresher: asyncio.Task[None] | None = None
+        if os.environ.get(MULTIPROCESS_ENV):
+            # The multi-process collector only reads the files the workers write, so each
+            # worker writes its CPU, memory and fds into gauges labelled with its pid.
+            self._process_gauges = {
+                name: Gauge(name, doc, registry=registry, multiprocess_mode="liveall")
+                for name, doc in PROCESS_METRICS.items()
+            }
+        else:
+            registry.register(self._process)
         self.connected_sockets = Gauge(
             "chatkit_connected_sockets",
             "Socket.IO connections to the /chat namespace",
@@ -64,8 +90,34 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+    def refresh_process(self) -> None:
+        """Copy this process's figures into its per-worker gauges (multi-process mode)."""
+        for family in self._process.collect():
+            for sample in family.samples:
+                gauge = self._process_gauges.get(sample.name)
+                if gauge is not None:
+                    gauge.set(sample.value)
+
+    def start(self) -> None:
+        """With --workers: keep this worker's process gauges fresh while it runs."""
+        if self._process_gauges and self._refresher is None:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            self.refresh_process()
+            await asyncio.sleep(PROCESS_REFRESH_SECONDS)
+
     def render(self) -> bytes:
         if os.environ.get(MULTIPROCESS_ENV):
+            self.refresh_process()  # the scraped worker's own figures are current
             combined = CollectorRegistry()
             MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
             return bytes(generate_latest(combined))

@@ -59,7 +59,7 @@ async def serve(
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1)
         await site.start()
-        url = _listening_url(site, settings)
+        url = _listening_url(runner, settings)
         if on_ready is not None:
             on_ready(url)
         stop = asyncio.Event()
@@ -88,10 +88,10 @@ def _tune_garbage_collector() -> None:
     sys.setswitchinterval(0.0005)
 
 
-def _listening_url(site: web.TCPSite, settings: Settings) -> str:
+def _listening_url(runner: web.AppRunner, settings: Settings) -> str:
     # The bound port matters when port 0 asked for any free one.
-    sockets = getattr(site._server, "sockets", None)
-    port = sockets[0].getsockname()[1] if sockets else settings.port
+    addresses = runner.addresses
+    port = addresses[0][1] if addresses else settings.port
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     return f"http://{host}:{port}"
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import socketio
 from aiohttp import web
 
-from chatkit.config import Settings
-from chatkit.server.data.database import Database
-from chatkit.server.data.store import Store
-from chatkit.server.data.writer import MessageWriter
-from chatkit.server.http.auth import Authenticator
-from chatkit.server.metrics import Metrics
-from chatkit.server.ratelimit import RateLimits
-from chatkit.server.realtime.namespace import ChatNamespace
-from chatkit.server.realtime.presence import Presence
-from chatkit.server.realtime.publisher import Publisher
+if TYPE_CHECKING:
+    # Types only: the handlers of every area reach the components through this container,
+    # so importing it must not import the areas (tests/test_architecture.py).
+    import socketio
+
+    from chatkit.config import Settings
+    from chatkit.server.data.database import Database
+    from chatkit.server.data.store import Store
+    from chatkit.server.data.writer import MessageWriter
+    from chatkit.server.http.auth import Authenticator
+    from chatkit.server.metrics import Metrics
+    from chatkit.server.ratelimit import RateLimits
+    from chatkit.server.realtime.namespace import ChatNamespace
+    from chatkit.server.realtime.presence import Presence
+    from chatkit.server.realtime.publisher import Publisher
 
 
 @dataclass(slots=True)

@@ -258,7 +258,7 @@ class ChatApp(App[None]):
         elif isinstance(event, ConnectionEvent):
             self._connection_changed(event.status)
         elif isinstance(event, changes.EVENTS):
-            if changes.apply(self.conversations, event):
+            if changes.apply(self.conversations, event) and self.loaded:
                 self.refresh_views()
             for screen in self.screen_stack:
                 if isinstance(screen, ConversationScreen):

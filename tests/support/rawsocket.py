@@ -42,6 +42,8 @@ class RawSocket:
             if message.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"the websocket ended: {message.type!r} {message.data!r}")
             frame: str = message.data
+            if frame == "1":  # Engine.IO CLOSE: the server ends the connection
+                raise ConnectionError("the server closed the Engine.IO session")
             if frame == "2":
                 await self.ws.send_str("3")
             elif frame.startswith("4"):
@@ -60,6 +62,17 @@ class RawSocket:
             if packet.startswith("2/chat,"):
                 name, *data = json.loads(packet[len("2/chat,") :])
                 self.events.append((name, data[0] if data else None))
+
+    async def answers_or_closes(self, within: float = 1.0) -> str:
+        """ "answered" if an event with an ack id is acknowledged within `within` seconds,
+        "closed" if the connection ends first; TimeoutError if neither (a deaf socket)."""
+        try:
+            await self.call("leave_conversation", {"conversationId": "probe"}, timeout=within)
+        except ConnectionError:
+            return "closed"
+        except (aiohttp.ClientError, RuntimeError):  # writing to a websocket being closed
+            return "closed"
+        return "answered"
 
 
 @contextlib.asynccontextmanager

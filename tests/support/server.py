@@ -47,7 +47,7 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield RunningServer(settings=settings, url=f"http://127.0.0.1:{port}", app=app)
     finally:

@@ -21,6 +21,7 @@ from locust import LoadTestShape, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from chatkit.bench.load.sockets import report
 from chatkit.bench.plan import PROGRESS_FILE, RESULTS_DIR, RUN_DIR_ENV, Plan, claim_slot
 from chatkit.bench.results import READY_MISSING, WorkerResult
 from chatkit.bench.tracking import MessageTracker
@@ -75,14 +76,7 @@ class BenchContext:
             self.result.count(READY_MISSING)
 
     def fire(self, kind: str, name: str, ms: float, error: Exception | None = None) -> None:
-        self.environment.events.request.fire(  # type: ignore[no-untyped-call]
-            request_type=kind,
-            name=name,
-            response_time=ms,
-            response_length=0,
-            exception=error,
-            context={},
-        )
+        report(self.environment.events.request, kind, name, ms, error)
 
     # --- talking to the conductor -------------------------------------------------------------
 

@@ -1,16 +1,16 @@
-"""Who is calling: bearer tokens for REST, handshake tokens for sockets, and user checks."""
+"""Who is calling: the Authenticator (tokens and user checks, for REST and sockets alike) and
+the bearer token of each /api request."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import parse_qs
 
 from aiohttp import web
 from cachetools import TTLCache
 
 from chatkit.server.data.store.users import UserStore
 from chatkit.server.errors import Forbidden, Unauthorized
-from chatkit.tokens import Claims, TokenError, TokenVerifier
+from chatkit.tokens import Claims, TokenError, TokenVerifier, bearer_token
 
 CLAIMS = web.RequestKey("chatkit.claims", Claims)
 # How long "this user exists and these are their revocation settings" is trusted before it is
@@ -50,33 +50,6 @@ class Authenticator:
     def forget(self, user_id: str) -> None:
         """Drop what is cached about a user (after a change made in this process)."""
         self._known.pop(user_id, None)
-
-
-def bearer_token(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
-
-
-def handshake_token(auth: object, environ: dict[str, object]) -> str | None:
-    """`auth.token`, else `Authorization: Bearer`, else `?token=` — the seed's order."""
-    if isinstance(auth, dict):
-        token = auth.get("token")
-        if isinstance(token, str) and token:
-            return token.removeprefix("Bearer ").strip() or None
-    header = environ.get("HTTP_AUTHORIZATION")
-    token = bearer_token(header if isinstance(header, str) else None)
-    if token:
-        return token
-    query = environ.get("QUERY_STRING")
-    if isinstance(query, str) and "token=" in query:
-        values = parse_qs(query).get("token")
-        if values and values[0]:
-            return values[0]
-    return None
 
 
 async def authorize(authenticator: Authenticator, request: web.Request) -> None:

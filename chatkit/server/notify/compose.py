@@ -103,76 +103,75 @@ def compose(delivery: Delivery, unread: list[QueuedMessage], options: EmailOptio
     email["X-Chatkit-Conversation"] = delivery.claim.conversation_id
 
     shown = unread[-MAX_MESSAGES_SHOWN:]
-    hidden = len(unread) - len(shown)
-    email.set_content(_plain(delivery, shown, hidden, options, link, unsubscribe, when))
-    email.add_alternative(
-        _html(delivery, shown, hidden, options, link, unsubscribe, when), subtype="html"
-    )
+    body = _Email(delivery, shown, len(unread) - len(shown), options, link, unsubscribe, when)
+    email.set_content(_plain(body))
+    email.add_alternative(_html(body), subtype="html")
     return email
+
+
+@dataclass(frozen=True, slots=True)
+class _Email:
+    """What both bodies, plain and HTML, say."""
+
+    delivery: Delivery
+    shown: list[QueuedMessage]
+    hidden: int  # older unread messages left out
+    options: EmailOptions
+    link: str
+    unsubscribe: str
+    when: str
+
+    @property
+    def earlier(self) -> str:
+        return f"{self.hidden} earlier message{'s' if self.hidden > 1 else ''}"
 
 
 def _first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
 
-def _plain(
-    delivery: Delivery,
-    shown: list[QueuedMessage],
-    hidden: int,
-    options: EmailOptions,
-    link: str,
-    unsubscribe: str,
-    when: str,
-) -> str:
-    total = len(shown) + hidden
+def _plain(email: _Email) -> str:
+    total = len(email.shown) + email.hidden
     lines = [
-        f"Hi {_first_name(delivery.recipient.full_name)},",
+        f"Hi {_first_name(email.delivery.recipient.full_name)},",
         "",
-        f"{delivery.sender_name} sent you {_count(total)} in your conversation about the "
-        f"mentoring session on {when}.",
+        f"{email.delivery.sender_name} sent you {_count(total)} in your conversation about the "
+        f"mentoring session on {email.when}.",
         "",
     ]
-    if options.include_content:
-        if hidden:
-            lines += [f"(… {hidden} earlier message{'s' if hidden > 1 else ''})", ""]
-        for item in shown:
+    if email.options.include_content:
+        if email.hidden:
+            lines += [f"(… {email.earlier})", ""]
+        for item in email.shown:
             message = item.message
-            lines.append(f"{delivery.sender_name}, {message.created_at:%H:%M} UTC:")
+            lines.append(f"{email.delivery.sender_name}, {message.created_at:%H:%M} UTC:")
             lines += [f"> {line}" if line else ">" for line in _text_of(message).splitlines()]
             lines.append("")
-        lines.append(f"Reply: {link}")
+        lines.append(f"Reply: {email.link}")
     else:
-        lines.append(f"Read and reply: {link}")
+        lines.append(f"Read and reply: {email.link}")
     lines += [
         "",
         "-- ",
         "You get this email because you were offline when the message arrived.",
-        f"Stop these emails: {unsubscribe}",
+        f"Stop these emails: {email.unsubscribe}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _html(
-    delivery: Delivery,
-    shown: list[QueuedMessage],
-    hidden: int,
-    options: EmailOptions,
-    link: str,
-    unsubscribe: str,
-    when: str,
-) -> str:
-    total = len(shown) + hidden
-    sender = escape(delivery.sender_name)
+def _html(email: _Email) -> str:
+    total = len(email.shown) + email.hidden
+    sender = escape(email.delivery.sender_name)
     parts = [
         '<!DOCTYPE html><html><body style="font-family: sans-serif; color: #222;">',
-        f"<p>Hi {escape(_first_name(delivery.recipient.full_name))},</p>",
+        f"<p>Hi {escape(_first_name(email.delivery.recipient.full_name))},</p>",
         f"<p><strong>{sender}</strong> sent you {_count(total)} in your conversation about "
-        f"the mentoring session on {escape(when)}.</p>",
+        f"the mentoring session on {escape(email.when)}.</p>",
     ]
-    if options.include_content:
-        if hidden:
-            parts.append(f"<p><em>… {hidden} earlier message{'s' if hidden > 1 else ''}</em></p>")
-        for item in shown:
+    if email.options.include_content:
+        if email.hidden:
+            parts.append(f"<p><em>… {email.earlier}</em></p>")
+        for item in email.shown:
             message = item.message
             body = "<br>".join(escape(line) for line in _text_of(message).splitlines())
             parts.append(
@@ -181,11 +180,12 @@ def _html(
                 f'<div style="color: #666; font-size: 12px;">{sender}, '
                 f"{message.created_at:%H:%M} UTC</div><div>{body}</div></blockquote>"
             )
-    label = "Reply" if options.include_content else "Read and reply"
+    label = "Reply" if email.options.include_content else "Read and reply"
     parts += [
-        f'<p><a href="{escape(link)}">{label}</a></p>',
+        f'<p><a href="{escape(email.link)}">{label}</a></p>',
         '<p style="color: #888; font-size: 12px;">You get this email because you were offline '
-        f'when the message arrived. <a href="{escape(unsubscribe)}">Stop these emails</a>.</p>',
+        f'when the message arrived. <a href="{escape(email.unsubscribe)}">Stop these emails</a>.'
+        "</p>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -7,7 +7,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 import socketio
 
@@ -19,7 +20,6 @@ from chatkit.server.data.store.messages import MarkRead
 from chatkit.server.data.store.records import Participants
 from chatkit.server.data.writer import MessageWriter
 from chatkit.server.errors import ChatkitError, NotFound, RateLimited
-from chatkit.server.http.auth import Authenticator, handshake_token
 from chatkit.server.metrics import Metrics
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.presence_events import PresenceEvents
@@ -28,7 +28,7 @@ from chatkit.server.realtime.rooms import ROOM_COMMAND_EVENT, user_room
 from chatkit.server.realtime.typing_tracker import TypingTracker
 from chatkit.server.wire import render
 from chatkit.server.wire.schemas import Body, ConversationRef, ReauthIn, SyncIn, TypingIn, validate
-from chatkit.tokens import Claims, TokenError
+from chatkit.tokens import Claims, TokenError, bearer_token
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -55,6 +55,14 @@ class SocketState:
 Handler = Callable[[str, SocketState, Any], Awaitable[dict[str, Any]]]
 
 
+class Authenticates(Protocol):
+    """The server's Authenticator (chatkit.server.http.auth), as the sockets use it."""
+
+    async def authenticate(self, token: str | None, *, user_required: bool = True) -> Claims: ...
+
+    def forget(self, user_id: str) -> None: ...
+
+
 class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Handlers stay thin: validate the payload, check membership, call the store or writer.
 
@@ -66,7 +74,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self,
         *,
         store: Store,
-        authenticator: Authenticator,
+        authenticator: Authenticates,
         presence: PresenceEvents,
         writer: MessageWriter,
         publisher: Publisher,
@@ -316,7 +324,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "unreadCount": read.unread_count,
                 "readSeq": read.my_read_seq,
                 "otherReadSeq": read.their_read_seq,
-                **render.page(page),
+                **render.changes(page),
             }
         return {"ok": True, "conversations": answer}
 
@@ -345,6 +353,24 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 room=user_room(user_id),
                 namespace=NAMESPACE,
             )
+
+
+def handshake_token(auth: object, environ: dict[str, object]) -> str | None:
+    """`auth.token`, else `Authorization: Bearer`, else `?token=` — the seed's order."""
+    if isinstance(auth, dict):
+        token = auth.get("token")
+        if isinstance(token, str) and token:
+            return token.removeprefix("Bearer ").strip() or None
+    header = environ.get("HTTP_AUTHORIZATION")
+    token = bearer_token(header if isinstance(header, str) else None)
+    if token:
+        return token
+    query = environ.get("QUERY_STRING")
+    if isinstance(query, str) and "token=" in query:
+        values = parse_qs(query).get("token")
+        if values and values[0]:
+            return values[0]
+    return None
 
 
 def _issued_before(state: SocketState, before: float | None) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from chatkit.aiotools import cancel_and_wait
 from chatkit.server.data.store.conversations import ConversationStore
@@ -21,7 +20,7 @@ from chatkit.server.data.store.users import UserStore
 from chatkit.server.realtime.presence import Presence
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.rooms import user_room
-from chatkit.timefmt import iso
+from chatkit.server.wire import render
 
 log = logging.getLogger("chatkit.presence")
 
@@ -121,11 +120,7 @@ class PresenceEvents:
             await self._remember(user_id, last_seen)
         else:
             last_seen = await self._users.last_seen(user_id)
-        payload: dict[str, Any] = {
-            "userId": user_id,
-            "online": online,
-            "lastSeenAt": None if last_seen is None else iso(last_seen),
-        }
+        payload = dict(render.presence(user_id, online=online, last_seen=last_seen))
         for partner in sorted(await self._conversations.partners(user_id)):
             self._publisher.push("presence", payload, user_room(partner))
 

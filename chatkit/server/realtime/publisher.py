@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import socketio
@@ -14,7 +15,7 @@ from chatkit.server.data.store.records import MessageRecord
 from chatkit.server.metrics import Metrics
 from chatkit.server.realtime.rooms import user_room
 from chatkit.server.wire import render
-from chatkit.timefmt import iso
+from chatkit.wire import MessageUpdated
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -24,7 +25,7 @@ BUSY_BACKLOG = 1000
 # Events emitted per turn of the publisher's task (in order, each on its own).
 EMIT_BATCH = 64
 
-_Event = tuple[str, dict[str, Any], str, Any]
+_Event = tuple[str, Mapping[str, Any], str, Any]
 
 
 class Publisher:
@@ -74,15 +75,10 @@ class Publisher:
     def _changed(self, message: MessageRecord) -> None:
         room = message.conversation_id
         if message.deleted_at is not None:
-            payload: dict[str, Any] = {
-                "conversationId": room,
-                "messageId": message.id,
-                "deletedAt": iso(message.deleted_at),
-            }
-            self.push("message_deleted", payload, room)
+            self.push("message_deleted", dict(render.message_deleted(message)), room)
         else:
-            payload = {"conversationId": room, "message": render.message(message)}
-            self.push("message_updated", payload, room)
+            updated: MessageUpdated = {"conversationId": room, "message": render.message(message)}
+            self.push("message_updated", dict(updated), room)
 
     def user_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
         """To the conversation, except the typer's own sockets (on every process)."""
@@ -93,7 +89,7 @@ class Publisher:
             skip=[user_room(user_id)],
         )
 
-    def push(self, event: str, payload: dict[str, Any], room: str, skip: Any = None) -> None:
+    def push(self, event: str, payload: Mapping[str, Any], room: str, skip: Any = None) -> None:
         self._queue.put((event, payload, room, skip))
 
     async def _emit(self, batch: list[_Event]) -> None:

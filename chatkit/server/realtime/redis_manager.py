@@ -7,16 +7,17 @@ import asyncio
 import logging
 from typing import Any
 
-import socketio
-
 from chatkit.aiotools import QueueService
 from chatkit.server.realtime.rooms import RoomLinkingManager
+from chatkit.socketio_internals import RedisManagerBase
+
+log = logging.getLogger("chatkit.realtime")
 
 # Events sent to Redis in one pipeline at most.
 PUBLISH_BATCH = 500
 
 
-class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type: ignore[misc]
+class RedisRoomManager(RedisManagerBase, RoomLinkingManager):
     """Rooms shared by several processes through Redis pub/sub.
 
     Differences from the stock manager: the listener never waits more than a couple of
@@ -43,17 +44,16 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
         self._sender: QueueService[dict[str, Any]] = QueueService(
             "chatkit-redis-publish",
             self._send,
-            log=logging.getLogger("chatkit.realtime"),
+            log=log,
             max_batch=PUBLISH_BATCH,
         )
         self._client: Any = None
 
     @property
     def healthy(self) -> bool:
-        task = getattr(self, "thread", None)
-        return self.listening and task is not None and not task.done()
+        return self.listening and self.listener_alive
 
-    async def _publish(self, data: dict[str, Any]) -> None:
+    async def publish_to_processes(self, data: dict[str, Any]) -> None:
         """Queue a message for the other processes; the sender task pipelines them.
 
         The stock manager awaits one PUBLISH round trip per emit, in the publisher's path:
@@ -65,17 +65,14 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
         if self._client is None:
-            module = self._get_redis_module()
-            self._client = module.Redis.from_url(
-                self.redis_url, socket_timeout=5, socket_connect_timeout=5
-            )
+            self._client = self.redis_client(socket_timeout=5, socket_connect_timeout=5)
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for data in batch:
                     pipe.publish(self.channel, self.json.dumps(data))
                 await pipe.execute()
         except Exception as exc:  # pub/sub is fire-and-forget; clients catch up
-            self._get_logger().error("cannot publish %d events to redis: %s", len(batch), exc)
+            log.error("cannot publish %d events to redis: %s", len(batch), exc)
 
     async def close(self) -> None:
         await self._sender.stop(drain=False)
@@ -83,13 +80,12 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
         if client is not None:
             await _quietly_close(client)
 
-    async def _redis_listen_with_retries(self) -> Any:
+    async def listen_to_processes(self) -> Any:
         # The listener has its own connection: the stock code shares one with publishing and
         # replaces it whenever a publish fails, leaking a client on every retry.
         retry = 0.1
-        module = self._get_redis_module()
         while True:
-            client = module.Redis.from_url(self.redis_url, **self.redis_options)
+            client = self.redis_client(**self.redis_options)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             self.pubsub = pubsub
             try:
@@ -105,7 +101,7 @@ class RedisRoomManager(socketio.AsyncRedisManager, RoomLinkingManager):  # type:
             except Exception as exc:  # any failure: report, wait a little, resubscribe
                 self.listening = False
                 self.last_error = str(exc) or type(exc).__name__
-                self._get_logger().error(
+                log.error(
                     "redis listener lost its subscription (%s); retrying in %.1fs",
                     self.last_error,
                     retry,

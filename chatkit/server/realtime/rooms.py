@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-import socketio
 from engineio import packet as engineio_packet
 from socketio import packet as socketio_packet
+
+from chatkit.socketio_internals import IndexedManagerBase
 
 USER_ROOM_PREFIX = "user:"
 # An emit with this event name is a command to the processes, not a message to clients.
@@ -35,42 +36,8 @@ def user_room(user_id: str) -> str:
     return USER_ROOM_PREFIX + user_id
 
 
-class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
-    """The local part of both operations; pub/sub managers put it after themselves in the MRO.
-
-    It also keeps an index of each socket's rooms: the stock manager finds them on disconnect
-    by scanning every room of the namespace, which is quadratic with thousands of sockets.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._rooms_of: dict[tuple[str, str], set[Any]] = {}
-
-    def basic_enter_room(
-        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
-    ) -> None:
-        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
-        self._rooms_of.setdefault((namespace, sid), set()).add(room)
-
-    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
-        super().basic_leave_room(sid, namespace, room)
-        rooms = self._rooms_of.get((namespace, sid))
-        if rooms is not None:
-            rooms.discard(room)
-
-    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
-        rooms = self._rooms_of.pop((namespace, sid), set())
-        if namespace not in self.rooms:
-            return
-        for room in rooms:
-            super().basic_leave_room(sid, namespace, room)
-        self.callbacks.pop(sid, None)
-        for pending in (self.pending_connect, self.pending_disconnect):
-            waiting = pending.get(namespace)
-            if waiting is not None and sid in waiting:
-                waiting.remove(sid)
-                if not waiting:
-                    del pending[namespace]
+class RoomLinkingManager(IndexedManagerBase):
+    """The local part of both operations; pub/sub managers put it after themselves in the MRO."""
 
     async def emit(
         self,
@@ -89,7 +56,7 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
             return
         if skip_sid:
             skip_sid = self._expand_skips(namespace, skip_sid)
-        if callback is not None or namespace not in self.rooms:
+        if callback is not None or not self.has_namespace(namespace):
             await super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
@@ -113,7 +80,7 @@ class RoomLinkingManager(socketio.AsyncManager):  # type: ignore[misc]
             engineio_packet.Packet(engineio_packet.MESSAGE, part)
             for part in (encoded if isinstance(encoded, list) else [encoded])
         ]
-        send = self.server._send_eio_packet
+        send = self.deliver
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
                 continue

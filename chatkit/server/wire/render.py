@@ -1,24 +1,43 @@
-"""The wire format: records in, the contract's camelCase JSON objects out."""
+"""The wire format: records in, the contract's camelCase JSON objects out.
+
+Each function returns one of chatkit.wire's objects as a plain dict literal, which mypy
+checks against the definition (no key missing or extra, each value of its type): the
+definition costs nothing at run time and orjson serialises the result.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any
 
 from chatkit.server.data.store.messages import ReadResult
 from chatkit.server.data.store.records import (
     ConversationView,
-    MessagePage,
     MessageRecord,
-    Person,
     SessionRecord,
     UserRecord,
 )
+from chatkit.server.data.store.records import (
+    MessagePage as MessagePageRecord,
+)
+from chatkit.server.data.store.records import Person as PersonRecord
 from chatkit.timefmt import iso
+from chatkit.wire import (
+    CatchUp,
+    Conversation,
+    Message,
+    MessageDeleted,
+    MessagePage,
+    Person,
+    Presence,
+    ReadReceipt,
+    Revocation,
+    Session,
+    User,
+)
 
 
-def person(value: Person, *, online: bool) -> dict[str, Any]:
+def person(value: PersonRecord, *, online: bool) -> Person:
     return {
         "id": value.id,
         "fullName": value.full_name,
@@ -28,7 +47,7 @@ def person(value: Person, *, online: bool) -> dict[str, Any]:
     }
 
 
-def conversation(view: ConversationView, online: Collection[str]) -> dict[str, Any]:
+def conversation(view: ConversationView, online: Collection[str]) -> Conversation:
     """`online`: the users presence shows online (any superset of the two will do)."""
     last = view.last_message
     return {
@@ -55,7 +74,7 @@ def conversation(view: ConversationView, online: Collection[str]) -> dict[str, A
     }
 
 
-def message(record: MessageRecord) -> dict[str, Any]:
+def message(record: MessageRecord) -> Message:
     return {
         "id": record.id,
         "conversationId": record.conversation_id,
@@ -75,16 +94,49 @@ def _iso_or_none(value: datetime | None) -> str | None:
     return None if value is None else iso(value)
 
 
-def page(records: MessagePage) -> dict[str, Any]:
-    """The catch-up part of a page (afterSeq, sync): changes to apply and the cursor."""
+def message_page(page: MessagePageRecord, *, forwards: bool, catch_up: bool = False) -> MessagePage:
+    """`catch_up` (afterSeq): with the edits and deletions to apply, and the change cursor."""
+    messages = [message(record) for record in page.messages]
+    next_cursor = None
+    if page.has_more and messages:
+        # Paging backwards continues from the oldest returned, forwards from the newest.
+        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
+    answer: MessagePage = {
+        "messages": messages,
+        "hasMore": page.has_more,
+        "nextCursor": next_cursor,
+    }
+    if catch_up:
+        extra = changes(page)
+        answer["changes"] = extra["changes"]
+        answer["changeSeq"] = extra["changeSeq"]
+        answer["changesHasMore"] = extra["changesHasMore"]
+    return answer
+
+
+def changes(page: MessagePageRecord) -> CatchUp:
+    """What changed in the messages a client already has (afterSeq, sync)."""
     return {
-        "changes": [message(record) for record in records.changes],
-        "changeSeq": records.change_seq,
-        "changesHasMore": records.changes_have_more,
+        "changes": [message(record) for record in page.changes],
+        "changeSeq": page.change_seq,
+        "changesHasMore": page.changes_have_more,
     }
 
 
-def read_receipt(result: ReadResult) -> dict[str, Any]:
+def message_deleted(record: MessageRecord) -> MessageDeleted:
+    assert record.deleted_at is not None
+    return {
+        "conversationId": record.conversation_id,
+        "messageId": record.id,
+        "deletedAt": iso(record.deleted_at),
+    }
+
+
+def presence(user_id: str, *, online: bool, last_seen: datetime | None) -> Presence:
+    return {"userId": user_id, "online": online, "lastSeenAt": _iso_or_none(last_seen)}
+
+
+def read_receipt(result: ReadResult) -> ReadReceipt:
     return {
         "conversationId": result.conversation_id,
         "readBy": result.reader_id,
@@ -92,7 +144,7 @@ def read_receipt(result: ReadResult) -> dict[str, Any]:
     }
 
 
-def user(record: UserRecord) -> dict[str, Any]:
+def user(record: UserRecord) -> User:
     return {
         "id": record.id,
         "fullName": record.full_name,
@@ -104,7 +156,7 @@ def user(record: UserRecord) -> dict[str, Any]:
     }
 
 
-def session(record: SessionRecord) -> dict[str, Any]:
+def session(record: SessionRecord) -> Session:
     return {
         "id": record.id,
         "mentorId": record.mentor_id,
@@ -114,6 +166,10 @@ def session(record: SessionRecord) -> dict[str, Any]:
         "createdAt": iso(record.created_at),
         "updatedAt": iso(record.updated_at),
     }
+
+
+def revocation(user_id: str, tokens_valid_after: datetime) -> Revocation:
+    return {"userId": user_id, "tokensValidAfter": iso(tokens_valid_after)}
 
 
 def iso_from_epoch(seconds: float) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -22,10 +22,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from chatkit.ids import parse_uuid
-from chatkit.server.data.store.records import CONTENT_TYPES, SESSION_STATUSES
 from chatkit.server.errors import BadRequest, Unprocessable
 from chatkit.server.wire.jsonutil import JSONDecodeError, loads
 from chatkit.timefmt import parse_instant
+from chatkit.wire import ContentType, NewAttachment, SessionStatus
 
 MAX_CONTENT_CHARS = 4000
 MAX_ATTACHMENTS = 10
@@ -104,7 +104,7 @@ class AttachmentIn(Body):
     url: HttpUrl
     size: Annotated[StrictInt, Field(ge=0, le=MAX_ATTACHMENT_BYTES)]
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self) -> NewAttachment:
         return {
             "filename": self.filename,
             "mimeType": self.mime_type,
@@ -115,7 +115,7 @@ class AttachmentIn(Body):
 
 class SendMessageIn(Body):
     content: Text = ""
-    content_type: Literal["text", "image", "file"] = Field(default="text", alias="contentType")
+    content_type: ContentType = Field(default="text", alias="contentType")
     attachments: Annotated[list[AttachmentIn], Field(max_length=MAX_ATTACHMENTS)] = []
     client_message_id: Annotated[Text | None, Field(min_length=1, max_length=64)] = Field(
         default=None, alias="clientMessageId"
@@ -134,9 +134,6 @@ class SendMessageIn(Body):
         if length == 0 and not self.attachments:
             raise ValueError("content must not be empty unless attachments are present")
         return self
-
-
-assert set(CONTENT_TYPES) == {"text", "image", "file"}
 
 
 class EditMessageIn(Body):
@@ -176,10 +173,6 @@ class UserIn(Body):
         if not value:
             raise ValueError("must not be blank")
         return value
-
-
-SessionStatus = Literal["scheduled", "in_progress", "completed", "cancelled"]
-assert set(SESSION_STATUSES) == {"scheduled", "in_progress", "completed", "cancelled"}
 
 
 class SessionIn(Body):

@@ -96,7 +96,8 @@ class ConversationScreen(Screen[None]):
         """An edit, a deletion or someone's presence: show it as it is now."""
         if isinstance(event, PresenceEvent):
             self.conversation = self.chat.conversations.get(self.conversation_id, self.conversation)
-            self.query_one("#peer", Static).update(self._peer_line())
+            for peer in self.query("#peer").results(Static):  # none before it is composed
+                peer.update(self._peer_line())
             return
         message_id = (
             event.message_id if isinstance(event, MessageDeletedEvent) else event.message.id

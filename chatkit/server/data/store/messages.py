@@ -35,6 +35,7 @@ from chatkit.server.data.store.changes import (
 from chatkit.server.data.store.message_rows import MESSAGE_COLUMNS, message_record
 from chatkit.server.data.store.records import MessagePage, MessageRecord, Participants
 from chatkit.server.errors import BadRequest
+from chatkit.wire import Attachment, ContentType, NewAttachment
 
 
 @dataclass(slots=True)
@@ -44,8 +45,8 @@ class NewMessage:
     participants: Participants
     sender_id: str
     content: str
-    content_type: str
-    attachments: list[dict[str, Any]]
+    content_type: ContentType
+    attachments: list[NewAttachment]
     client_message_id: str | None
     # Set by the writer just before the batch: queue an email for the offline recipient.
     notify_recipient: bool = False
@@ -271,7 +272,7 @@ class MessageStore:
             state.touched = True
             recipient = participants.other(op.sender_id)
             state.unread[recipient] += 1
-            attachments = [{"id": new_id(), **item} for item in op.attachments]
+            attachments: list[Attachment] = [{"id": new_id(), **item} for item in op.attachments]
             record = MessageRecord(
                 id=message_id,
                 conversation_id=participants.conversation_id,

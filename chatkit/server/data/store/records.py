@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import get_args
 
-SESSION_STATUSES = ("scheduled", "in_progress", "completed", "cancelled")
-CONTENT_TYPES = ("text", "image", "file")
+from chatkit.wire import Attachment, ContentType, SessionStatus
+
+SESSION_STATUSES: tuple[str, ...] = get_args(SessionStatus)
+CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "dropped")
 
 
@@ -29,7 +31,7 @@ class SessionRecord:
     mentor_id: str
     mentee_id: str
     start_at: datetime
-    status: str
+    status: SessionStatus
     created_at: datetime
     updated_at: datetime
 
@@ -46,7 +48,7 @@ class Person:
 class SessionSummary:
     id: str
     start_at: datetime
-    status: str
+    status: SessionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +100,8 @@ class MessageRecord:
     seq: int
     sender_id: str
     content: str
-    content_type: str
-    attachments: list[dict[str, Any]]
+    content_type: ContentType
+    attachments: list[Attachment]
     client_message_id: str | None
     created_at: datetime
     edited_at: datetime | None = None

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 description of the REST API, served at `GET /api/openapi.json`.
 
 Request bodies reuse the JSON schema of the pydantic models the server validates with;
-response schemas are written out (components.py) and the test suite checks every response it
-sees against them (tests/support/contract.py), so the document cannot drift from the server
-unnoticed. Each operation lists every status it can answer (paths.py).
+response schemas are those of the wire objects' one definition (chatkit.wire), which the
+renderer and the client use too, and the test suite checks every response it sees against them
+(tests/support/contract.py), so the document cannot drift from the server unnoticed. Each
+operation lists every status it can answer (paths.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatkit import __version__
-from chatkit.server.http.openapi.components import RESPONSE_SCHEMAS, request_schemas
+from chatkit.server.http.openapi.components import request_schemas, response_schemas
 from chatkit.server.http.openapi.paths import paths
 
 __all__ = ["document"]
@@ -52,6 +53,6 @@ def document() -> dict[str, Any]:
                     'role "admin".',
                 }
             },
-            "schemas": {**RESPONSE_SCHEMAS, **request_schemas()},
+            "schemas": {**response_schemas(), **request_schemas()},
         },
     }

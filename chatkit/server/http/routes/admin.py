@@ -11,7 +11,6 @@ from chatkit.server.services import services
 from chatkit.server.wire import render
 from chatkit.server.wire.jsonutil import json_response
 from chatkit.server.wire.schemas import NotificationPrefsIn, SessionIn, UserIn
-from chatkit.timefmt import iso
 
 routes = web.RouteTableDef()
 
@@ -107,4 +106,4 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     app = services(request)
     instant = await app.store.users.revoke_tokens(user_id=user_id)
     await app.chat.revoke(user_id, before=int(instant.timestamp()))
-    return json_response({"userId": user_id, "tokensValidAfter": iso(instant)})
+    return json_response(render.revocation(user_id, instant))

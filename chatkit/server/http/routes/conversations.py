@@ -6,16 +6,27 @@ from aiohttp import web
 
 from chatkit.ids import parse_uuid
 from chatkit.server.data.store.messages import MarkRead, NewMessage
-from chatkit.server.data.store.records import ConversationView
+from chatkit.server.data.store.records import ConversationView, Participants
 from chatkit.server.errors import BadRequest, NotFound
 from chatkit.server.http.auth import caller
 from chatkit.server.http.routes.params import body, int_param, path_id
-from chatkit.server.services import services
+from chatkit.server.services import Services, services
 from chatkit.server.wire import render
 from chatkit.server.wire.jsonutil import json_response
 from chatkit.server.wire.schemas import MAX_SEQ, SendMessageIn, SessionRef
 
 routes = web.RouteTableDef()
+
+
+async def _membership(request: web.Request) -> tuple[Services, str, Participants]:
+    """The services, the caller and the participants of the `{id}` conversation, which the
+    caller must be one of (404 otherwise: outsiders cannot tell it exists)."""
+    app = services(request)
+    user_id = caller(request).user_id
+    participants = await app.store.conversations.require_participant(
+        conversation_id=path_id(request, what="conversation"), user_id=user_id
+    )
+    return app, user_id, participants
 
 
 @routes.get("/api/conversations")
@@ -64,10 +75,7 @@ def _people(views: list[ConversationView]) -> set[str]:
 
 @routes.get("/api/conversations/{id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
-    app = services(request)
-    participants = await app.store.conversations.require_participant(
-        conversation_id=path_id(request, what="conversation"), user_id=caller(request).user_id
-    )
+    app, _, participants = await _membership(request)
     limit = int_param(request, "limit", default=50, low=1, high=100)
     before = _cursor(request, "before")
     after = _cursor(request, "after")
@@ -90,16 +98,10 @@ async def list_messages(request: web.Request) -> web.Response:
         page = await app.store.messages.page(
             conversation_id=participants.conversation_id, limit=limit, before=before, after=after
         )
-    messages = [render.message(record) for record in page.messages]
     forwards = after is not None or after_seq is not None
-    next_cursor = None
-    if page.has_more and messages:
-        # Paging backwards continues from the oldest returned, forwards from the newest.
-        next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
-    answer = {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
-    if after_seq is not None:
-        answer.update(render.page(page))
-    return json_response(answer)
+    return json_response(
+        render.message_page(page, forwards=forwards, catch_up=after_seq is not None)
+    )
 
 
 def _cursor(request: web.Request, name: str) -> str | None:
@@ -114,11 +116,7 @@ def _cursor(request: web.Request, name: str) -> str | None:
 
 @routes.post("/api/conversations/{id}/messages")
 async def send_message(request: web.Request) -> web.Response:
-    app = services(request)
-    sender_id = caller(request).user_id
-    participants = await app.store.conversations.require_participant(
-        conversation_id=path_id(request, what="conversation"), user_id=sender_id
-    )
+    app, sender_id, participants = await _membership(request)
     payload = await body(request, SendMessageIn)
     app.limits.message(sender_id)
     result = await app.writer.send(
@@ -136,10 +134,6 @@ async def send_message(request: web.Request) -> web.Response:
 
 @routes.patch("/api/conversations/{id}/read")
 async def mark_read(request: web.Request) -> web.Response:
-    app = services(request)
-    reader_id = caller(request).user_id
-    participants = await app.store.conversations.require_participant(
-        conversation_id=path_id(request, what="conversation"), user_id=reader_id
-    )
+    app, reader_id, participants = await _membership(request)
     result = await app.writer.mark_read(MarkRead(participants, reader_id))
     return json_response(render.read_receipt(result))

@@ -1,0 +1,422 @@
+"""Every use of python-socketio's and python-engineio's private internals, in one module.
+
+Written for python-socketio 5.18-5.x and python-engineio 4.15-4.x (checked at start-up by
+`check_versions`; pyproject.toml caps both below their next major). The rest of chatkit
+subclasses the bases here and overrides only public names or the hooks defined here:
+
+- `ChatServerBase`: refuses client-sent lifecycle events, answers or closes on every
+  malformed packet (no deaf sockets), refuses polling POSTs a client may not send, starts
+  the client manager eagerly, and can drop every transport at shutdown.
+- `IndexedManagerBase`: the manager's per-socket room index (the stock disconnect scans
+  every room) and direct delivery of an encoded frame to one connection.
+- `RedisManagerBase`: the Redis manager's publish and listen hooks, renamed.
+- `InlineEngineIOClient`/`InlineClientMixin`: the bench's client, without a thread per packet.
+
+docs/upstream.md writes up the library bugs worked around here, for upstream reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from importlib import metadata
+from typing import Any
+
+import engineio
+import socketio
+from aiohttp import web
+from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as aiohttp_driver
+from socketio import packet as sio_packet
+
+from chatkit.aiotools import cancel_and_wait
+from chatkit.config import ConfigError
+from chatkit.server.realtime import frames
+from chatkit.server.wire import jsonutil
+
+log = logging.getLogger("chatkit.realtime")
+
+# (lowest tested, first unsupported) per distribution.
+SUPPORTED_VERSIONS = {
+    "python-socketio": ((5, 18), (6, 0)),
+    "python-engineio": ((4, 15), (5, 0)),
+}
+CLOSE_ALL_TIMEOUT_SECONDS = 5.0
+
+
+def check_versions() -> None:
+    """Stop start-up with one line if an installed library is outside the tested range."""
+    for name, (lowest, unsupported) in SUPPORTED_VERSIONS.items():
+        installed = metadata.version(name)
+        numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:2])
+        if not lowest <= numbers < unsupported:
+            raise ConfigError(
+                f"{name} {installed} is not supported: chatkit needs "
+                f">={'.'.join(map(str, lowest))},<{'.'.join(map(str, unsupported))}"
+            )
+
+
+class _ChatWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
+    """engineio's aiohttp websocket, without permessage-deflate, closed on a non-Engine.IO frame.
+
+    Chat frames are small JSON: compressing each one for each recipient costs about a third
+    of the CPU of a delivery and keeps a zlib context (~64 KB) per connection, for almost no
+    bytes saved.
+    """
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, compress=False
+        )
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+    async def wait(self) -> Any:
+        """The next frame; one that is not Engine.IO ends the connection like a close.
+
+        engineio decodes each frame outside its error handling: an empty frame, or one that
+        is not an Engine.IO packet, raised out of the connection handler, which skipped the
+        clean-up (the socket stayed "connected" until the ping timeout, ~45 s) and wrote an
+        HTTP error response onto the upgraded connection.
+        """
+        data = await super().wait()
+        if isinstance(data, str) and not frames.is_engineio_text(data):
+            log.info("closing a websocket that sent a frame which is not Engine.IO")
+            return None
+        return data
+
+
+class _CachedBody:
+    """The body aiohttp has already read, as engineio's `wsgi.input`."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+
+    async def read(self, length: int = -1) -> bytes:
+        return await self._request.read()
+
+
+async def _translate_request(request: web.Request) -> dict[str, Any]:
+    environ: dict[str, Any] = aiohttp_driver.translate_request(request)
+    if request.method == "POST":
+        environ["wsgi.input"] = _CachedBody(request)
+    return environ
+
+
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """engineio's server, refusing at once a polling POST a client may not send.
+
+    engineio answered a POST of `2probe` by closing the session and waiting for the CLOSE
+    packet to be fetched by a GET that may never come (15 s or more); a body that did not
+    decode was logged as an error and answered 200.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._async: dict[str, Any] = {
+            **self._async,
+            "websocket": _ChatWebSocket,
+            "translate_request": _translate_request,
+        }
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        sid = request.query.get("sid")
+        socket = self.sockets.get(sid) if sid is not None else None
+        if socket is not None and socket.closed:
+            # engineio raises KeyError (a 500) for a request on a session closed by the
+            # client's own CLOSE packet and not yet forgotten.
+            del self.sockets[sid]
+            return _refusal("the session is closed")
+        if request.method == "POST":
+            body = await request.read()  # bounded by the application's client_max_size
+            problem = frames.unpostable(body)
+            if problem is not None:
+                if sid is not None:
+                    await close_engineio_socket(self, sid, problem)
+                return _refusal(problem)
+        response: web.StreamResponse = await super().handle_request(request)
+        return response
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        """engineio calls this on a request's protocol error: close at once, without
+        waiting for the CLOSE packet to be fetched by a GET that may never come."""
+        if sid is None:
+            await super().disconnect()
+        else:
+            await close_engineio_socket(self, sid, "an Engine.IO protocol error")
+
+
+def _refusal(why: str) -> web.Response:
+    # Engine.IO's own error shape (code 3 is "Bad request").
+    return jsonutil.json_response({"code": 3, "message": why}, status=400)
+
+
+async def close_engineio_socket(eio: Any, eio_sid: str, why: str) -> None:
+    """Close one Engine.IO session now: disconnect handlers run, the client gets a CLOSE
+    packet, the websocket (or the pending long-poll) ends without waiting for anyone."""
+    socket = eio.sockets.get(eio_sid)
+    if socket is None:
+        return
+    log.info("closing connection %s: %s", eio_sid, why)
+    # The CLOSE packet goes first; then disconnect handlers run, and the websocket writer or
+    # the pending long-poll is ended (see ChatServerBase._handle_eio_disconnect).
+    if socket.upgraded:
+        socket.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+    await socket.close(wait=False, abort=True)
+    socket.queue.put_nowait(None)
+    eio.sockets.pop(eio_sid, None)
+
+
+class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server where no packet leaves a socket deaf.
+
+    Each malformed packet gets an error ack (when it carries an ack id that can be read) or
+    is dropped while the connection keeps answering; a packet after which the connection's
+    state cannot be trusted (a DISCONNECT with a payload, a binary event that cannot be put
+    together) closes that one connection.
+    """
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return _EngineServer
+
+    # --- packets in ---------------------------------------------------------------------
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await self._dispatch(eio_sid, data)
+        except Exception:  # a bug here must not leave a socket deaf: close it
+            log.exception("packet handling failed; closing the connection")
+            await self._close(eio_sid, "internal error")
+
+    async def _dispatch(self, eio_sid: str, data: Any) -> None:
+        pending = self._binary_packet.get(eio_sid)
+        if pending is not None:
+            await self._attachment(eio_sid, pending, data)
+            return
+        if not isinstance(data, str):
+            log.info("dropping a binary frame that no packet announced")
+            return
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except (ValueError, TypeError, RecursionError):
+            await self._undecodable(eio_sid, data)
+            return
+        kind = pkt.packet_type
+        if kind == sio_packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == sio_packet.DISCONNECT:
+            if pkt.data is not None:
+                await self._close(eio_sid, "a DISCONNECT packet with a payload")
+            else:
+                await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif kind == sio_packet.EVENT:
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif kind == sio_packet.ACK:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            if not 0 < pkt.attachment_count <= frames.MAX_ATTACHMENTS:
+                await self._close(eio_sid, f"{pkt.attachment_count} binary attachments")
+            elif self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
+                await self._close(eio_sid, "a binary packet on a namespace not connected")
+            else:
+                self._binary_packet[eio_sid] = pkt
+        else:
+            log.info("dropping a Socket.IO packet of type %s from a client", kind)
+
+    async def _attachment(self, eio_sid: str, pending: Any, data: Any) -> None:
+        if not isinstance(data, bytes):
+            await self._close(eio_sid, "a text frame where a binary attachment belongs")
+            return
+        try:
+            complete = pending.add_attachment(data)
+        except (ValueError, TypeError, LookupError, RecursionError):
+            await self._close(eio_sid, "a binary packet that does not fit its attachments")
+            return
+        if not complete:
+            return
+        del self._binary_packet[eio_sid]
+        if pending.packet_type == sio_packet.BINARY_EVENT:
+            await self._handle_event(eio_sid, pending.namespace, pending.id, pending.data)
+        else:
+            await self._handle_ack(eio_sid, pending.namespace, pending.id, pending.data)
+
+    async def _undecodable(self, eio_sid: str, data: str) -> None:
+        """A packet whose data is not JSON (or too deep for it): an error ack if it asked."""
+        head = frames.header(data)
+        if (
+            head is None
+            or head.ack_id is None
+            or head.kind not in (frames.EVENT, frames.BINARY_EVENT)
+        ):
+            log.info("dropping a Socket.IO packet that does not decode")
+        elif head.kind == frames.BINARY_EVENT:  # its attachments would have nothing to join
+            await self._close(eio_sid, "a binary packet that does not decode")
+        else:
+            await self._ack(eio_sid, head.namespace, head.ack_id, frames.UNDECODABLE)
+
+    async def _handle_event(self, eio_sid: str, namespace: Any, id: Any, data: Any) -> None:
+        """A client event; lifecycle names, shapeless data and unjoined namespaces are
+        refused (with an error ack if one is asked)."""
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        connected = self.manager.is_connected(sid, namespace)
+        refusal = frames.event_refusal(data, connected=connected, namespace=namespace)
+        if refusal is None:
+            await super()._handle_event(eio_sid, namespace, id, data)
+        elif id is not None:
+            await self._ack(eio_sid, namespace, id, refusal)
+
+    async def _ack(self, eio_sid: str, namespace: str, id: int, answer: Any) -> None:
+        await self._send_packet(
+            eio_sid, self.packet_class(sio_packet.ACK, namespace=namespace, id=id, data=[answer])
+        )
+
+    async def _close(self, eio_sid: str, why: str) -> None:
+        self._binary_packet.pop(eio_sid, None)
+        await close_engineio_socket(self.eio, eio_sid, why)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._binary_packet.pop(eio_sid, None)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        # When a client says goodbye (a CLOSE packet), engineio keeps its websocket open, or
+        # its pending long-poll GET waiting, until the ping timeout (~45 s): a deaf socket,
+        # which also holds up a graceful shutdown. End the writer (which closes the
+        # websocket) or answer the poll with CLOSE (an empty answer reads as broken).
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            if not socket.upgraded:
+                socket.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+            socket.queue.put_nowait(None)
+
+    # --- manager and shutdown -----------------------------------------------------------
+
+    def start_manager(self) -> None:
+        """Start the client manager now (python-socketio waits for the first connection),
+        so a process subscribes to Redis before it has sockets and /readyz can tell."""
+        if not getattr(self, "manager_initialized", False):
+            self.manager_initialized = True
+            self.manager.initialize()
+
+    async def close_all_transports(self) -> None:
+        """Drop every connection at the transport level, as a restart would.
+
+        Clients see "transport close" and reconnect by themselves (to another process behind
+        the load balancer). An Engine.IO CLOSE packet or a namespace disconnect would instead
+        tell some clients (python-socketio's among them) that the server wants them gone.
+        """
+        sockets = list(self.eio.sockets.values())
+        websockets = []
+        for socket in sockets:
+            # Ends the websocket writer (which then closes the websocket) or a long-poll.
+            socket.queue.put_nowait(None)
+            if socket.upgraded:
+                websockets.append(socket)
+            else:
+                # A polling client may have vanished without a pending request to end:
+                # forget it now rather than at its ping timeout.
+                await socket.close(wait=False, abort=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_ALL_TIMEOUT_SECONDS
+        while any(not ws.closed for ws in websockets) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        still_open = sum(1 for ws in websockets if not ws.closed)
+        log.info("closed %d connections (%d still open)", len(sockets), still_open)
+
+
+class IndexedManagerBase(socketio.AsyncManager):  # type: ignore[misc]
+    """The stock manager, with an index of each socket's rooms.
+
+    The stock manager finds a socket's rooms on disconnect by scanning every room of the
+    namespace, which is quadratic with thousands of sockets.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rooms_of: dict[tuple[str, str], set[Any]] = {}
+
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._rooms_of.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        rooms = self._rooms_of.get((namespace, sid))
+        if rooms is not None:
+            rooms.discard(room)
+
+    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        rooms = self._rooms_of.pop((namespace, sid), set())
+        if namespace not in self.rooms:
+            return
+        for room in rooms:
+            super().basic_leave_room(sid, namespace, room)
+        self.callbacks.pop(sid, None)
+        for pending in (self.pending_connect, self.pending_disconnect):
+            waiting = pending.get(namespace)
+            if waiting is not None and sid in waiting:
+                waiting.remove(sid)
+                if not waiting:
+                    del pending[namespace]
+
+    def has_namespace(self, namespace: str) -> bool:
+        return namespace in self.rooms
+
+    async def deliver(self, eio_sid: str, frame: eio_packet.Packet) -> None:
+        """Hand one encoded Engine.IO frame to one connection."""
+        await self.server._send_eio_packet(eio_sid, frame)
+
+
+class RedisManagerBase(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, its private hooks routed to named methods."""
+
+    async def _publish(self, data: dict[str, Any]) -> None:
+        await self.publish_to_processes(data)
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        async for message in self.listen_to_processes():
+            yield message
+
+    async def publish_to_processes(self, data: dict[str, Any]) -> None:
+        await super()._publish(data)
+
+    def listen_to_processes(self) -> AsyncIterator[Any]:
+        return super()._redis_listen_with_retries()  # type: ignore[no-any-return]
+
+    def redis_client(self, **options: Any) -> Any:
+        """A new client of the configured Redis (redis-py or valkey, as the stock one)."""
+        return self._get_redis_module().Redis.from_url(self.redis_url, **options)
+
+    @property
+    def listener_alive(self) -> bool:
+        task = getattr(self, "thread", None)
+        return task is not None and not task.done()
+
+    async def stop_listening(self) -> None:
+        await cancel_and_wait(getattr(self, "thread", None))
+
+
+class InlineEngineIOClient(engineio.Client):  # type: ignore[misc]
+    """Hands each received packet to Socket.IO in the reading greenlet itself.
+
+    engineio starts a new thread (here: a greenlet) per packet, about an eighth of the
+    generator's CPU under fanout. Inline is safe because no handler here blocks (the few that
+    must wait for an ack spawn a greenlet), and it keeps the arrival order exact.
+    """
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("run_async", None)
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InlineClientMixin:
+    """For a python-socketio `Client` subclass: use `InlineEngineIOClient` underneath."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return InlineEngineIOClient
