@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -100,12 +100,6 @@ class LocalPresence:
     async def shown_online(self, user_ids: Iterable[str]) -> set[str]:
         return {user_id for user_id in user_ids if user_id in self._shown}
 
-    def local_sockets(self, user_id: str) -> set[str]:
-        return set(self._sockets.get(user_id, ()))
-
-    def users(self) -> Iterator[str]:
-        return iter(list(self._sockets))
-
     async def close(self) -> None:
         self._sockets.clear()
 
@@ -163,7 +157,8 @@ class RedisPresence:
 
         self._redis = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._ttl = ttl
-        self._local = LocalPresence()
+        # This process's sockets per user (what `shown` means is kept in Redis).
+        self._sockets: dict[str, set[str]] = {}
         self._process = uuid.uuid4().hex
         self._refresher: asyncio.Task[None] | None = None
         self._connect = self._redis.register_script(_CONNECT)
@@ -182,8 +177,9 @@ class RedisPresence:
         )
 
     async def connected(self, user_id: str, sid: str) -> bool:
-        first = not self._local.local_sockets(user_id)
-        await self._local.connected(user_id, sid)
+        sids = self._sockets.setdefault(user_id, set())
+        first = not sids
+        sids.add(sid)
         if not first:
             return False
         sockets, shown, _ = self._keys(user_id)
@@ -202,9 +198,13 @@ class RedisPresence:
             return False
 
     async def disconnected(self, user_id: str, sid: str, *, grace: float) -> bool:
-        await self._local.disconnected(user_id, sid, grace=grace)
-        if self._local.local_sockets(user_id):
+        sids = self._sockets.get(user_id)
+        if sids is None:
             return False
+        sids.discard(sid)
+        if sids:
+            return False
+        del self._sockets[user_id]
         return await self._gone(user_id, grace)
 
     async def _gone(self, user_id: str, grace: float) -> bool:
@@ -242,7 +242,7 @@ class RedisPresence:
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         wanted = set(user_ids)
-        here = await self._local.online(wanted)
+        here = {user_id for user_id in wanted if user_id in self._sockets}
         elsewhere = sorted(wanted - here)
         if not elsewhere:
             return here
@@ -270,9 +270,9 @@ class RedisPresence:
         # A clean stop is a disconnect of every socket: settled after the grace period by
         # whichever process looks first (this one, restarted, included), so clients that
         # come back in time see no flap. The grace is the ttl: a restart takes longer.
-        for user_id in list(self._local.users()):
+        for user_id in list(self._sockets):
             await self._gone(user_id, self._ttl)
-        await self._local.close()
+        self._sockets.clear()
         await self._redis.aclose()
 
     def _mark(self, pipe: Any, user_id: str, now: float) -> None:
@@ -293,7 +293,7 @@ class RedisPresence:
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self._ttl / 3)
-            await self._refresh(list(self._local.users()), time.time())
+            await self._refresh(list(self._sockets), time.time())
 
     async def _refresh(self, users: list[str], now: float) -> None:
         for start in range(0, len(users), 1000):
