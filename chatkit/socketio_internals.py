@@ -1,27 +1,16 @@
 """Every use of python-socketio's and python-engineio's private internals, in one module.
 
-Written for python-socketio 5.18-5.x and python-engineio 4.15-4.x (checked at start-up by
-`check_versions`; pyproject.toml caps both below their next major). The rest of chatkit
-subclasses the bases here and overrides only public names or the hooks defined here:
-
-- `ChatServerBase`: refuses client-sent lifecycle events, answers or closes on every
-  malformed packet (no deaf sockets), refuses polling POSTs a client may not send, starts
-  the client manager eagerly, and can drop every transport at shutdown.
-- `IndexedManagerBase`: the manager's per-socket room index (the stock disconnect scans
-  every room) and direct delivery of an encoded frame to one connection.
-- `RedisManagerBase`: the Redis manager's publish and listen hooks, renamed.
-- `InlineEngineIOClient`/`InlineClientMixin`: the bench's client, without a thread per packet.
-
-docs/upstream.md writes up the library bugs worked around here, for upstream reports.
+Written for python-socketio 5.18-5.x and python-engineio 4.15-4.x (`SUPPORTED_VERSIONS`,
+checked at start-up by ChatSocketServer; pyproject.toml caps both below their next major).
+The rest of chatkit subclasses the bases here and overrides only public names or the hooks
+defined here. docs/upstream.md writes up the library bugs worked around here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
-from importlib import metadata
 from typing import Any
 
 import engineio
@@ -32,9 +21,6 @@ from engineio.async_drivers import aiohttp as aiohttp_driver
 from socketio import packet as sio_packet
 
 from chatkit.aiotools import cancel_and_wait
-from chatkit.config import ConfigError
-from chatkit.server.realtime import frames
-from chatkit.server.wire import jsonutil
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -46,25 +32,9 @@ SUPPORTED_VERSIONS = {
 CLOSE_ALL_TIMEOUT_SECONDS = 5.0
 
 
-def check_versions() -> None:
-    """Stop start-up with one line if an installed library is outside the tested range."""
-    for name, (lowest, unsupported) in SUPPORTED_VERSIONS.items():
-        installed = metadata.version(name)
-        numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:2])
-        if not lowest <= numbers < unsupported:
-            raise ConfigError(
-                f"{name} {installed} is not supported: chatkit needs "
-                f">={'.'.join(map(str, lowest))},<{'.'.join(map(str, unsupported))}"
-            )
-
-
 class _ChatWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
-    """engineio's aiohttp websocket, without permessage-deflate, closed on a non-Engine.IO frame.
-
-    Chat frames are small JSON: compressing each one for each recipient costs about a third
-    of the CPU of a delivery and keeps a zlib context (~64 KB) per connection, for almost no
-    bytes saved.
-    """
+    """engineio's aiohttp websocket (for upgrades from polling), without permessage-deflate
+    (docs/upstream.md 6) and closed on a frame that is not Engine.IO (7)."""
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
@@ -77,15 +47,8 @@ class _ChatWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
         return self._sock
 
     async def wait(self) -> Any:
-        """The next frame; one that is not Engine.IO ends the connection like a close.
-
-        engineio decodes each frame outside its error handling: an empty frame, or one that
-        is not an Engine.IO packet, raised out of the connection handler, which skipped the
-        clean-up (the socket stayed "connected" until the ping timeout, ~45 s) and wrote an
-        HTTP error response onto the upgraded connection.
-        """
         data = await super().wait()
-        if isinstance(data, str) and not frames.is_engineio_text(data):
+        if isinstance(data, str) and not self.server.rules.is_engineio_text(data):
             log.info("closing a websocket that sent a frame which is not Engine.IO")
             return None
         return data
@@ -109,12 +72,8 @@ async def _translate_request(request: web.Request) -> dict[str, Any]:
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """engineio's server, refusing at once a polling POST a client may not send.
-
-    engineio answered a POST of `2probe` by closing the session and waiting for the CLOSE
-    packet to be fetched by a GET that may never come (15 s or more); a body that did not
-    decode was logged as an error and answered 200.
-    """
+    """engineio's server: refuses at once a polling POST a client may not send (9), a
+    request on a closed session (10); sends to websockets kept by the lean transport."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,19 +87,27 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         sid = request.query.get("sid")
         socket = self.sockets.get(sid) if sid is not None else None
         if socket is not None and socket.closed:
-            # engineio raises KeyError (a 500) for a request on a session closed by the
-            # client's own CLOSE packet and not yet forgotten.
             del self.sockets[sid]
             return _refusal("the session is closed")
         if request.method == "POST":
             body = await request.read()  # bounded by the application's client_max_size
-            problem = frames.unpostable(body)
+            problem = self.rules.unpostable(body)
             if problem is not None:
                 if sid is not None:
                     await close_engineio_socket(self, sid, problem)
                 return _refusal(problem)
         response: web.StreamResponse = await super().handle_request(request)
         return response
+
+    lean: Any = None  # the lean transport's hub, once attached
+    rules: Any = None  # chatkit.server.realtime.frames
+
+    async def send_packet(self, sid: str, pkt: eio_packet.Packet) -> None:
+        socket = self.lean.sockets.get(sid) if self.lean is not None else None
+        if socket is None:
+            await super().send_packet(sid, pkt)
+        else:
+            socket.send(pkt.encode())
 
     async def disconnect(self, sid: str | None = None) -> None:
         """engineio calls this on a request's protocol error: close at once, without
@@ -153,18 +120,23 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
 def _refusal(why: str) -> web.Response:
     # Engine.IO's own error shape (code 3 is "Bad request").
-    return jsonutil.json_response({"code": 3, "message": why}, status=400)
+    return web.json_response({"code": 3, "message": why}, status=400)
 
 
 async def close_engineio_socket(eio: Any, eio_sid: str, why: str) -> None:
     """Close one Engine.IO session now: disconnect handlers run, the client gets a CLOSE
     packet, the websocket (or the pending long-poll) ends without waiting for anyone."""
+    lean = eio.lean.sockets.get(eio_sid) if eio.lean is not None else None
+    if lean is not None:
+        log.info("closing websocket %s: %s", eio_sid, why)
+        lean.send(eio_packet.Packet(eio_packet.CLOSE).encode())
+        lean.close(1000, "", "SERVER_DISCONNECT")
+        return
     socket = eio.sockets.get(eio_sid)
     if socket is None:
         return
     log.info("closing connection %s: %s", eio_sid, why)
-    # The CLOSE packet goes first; then disconnect handlers run, and the websocket writer or
-    # the pending long-poll is ended (see ChatServerBase._handle_eio_disconnect).
+    # CLOSE first; the disconnect handlers then end the writer or the long-poll.
     if socket.upgraded:
         socket.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
     await socket.close(wait=False, abort=True)
@@ -173,16 +145,39 @@ async def close_engineio_socket(eio: Any, eio_sid: str, why: str) -> None:
 
 
 class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server where no packet leaves a socket deaf.
+    """python-socketio's server where no packet leaves a socket deaf: a malformed packet
+    gets an error ack (if its ack id can be read) or is dropped while the connection keeps
+    answering; one after which the session cannot be trusted closes that connection."""
 
-    Each malformed packet gets an error ack (when it carries an ack id that can be read) or
-    is dropped while the connection keeps answering; a packet after which the connection's
-    state cannot be trusted (a DISCONNECT with a payload, a binary event that cannot be put
-    together) closes that one connection.
-    """
+    def __init__(self, *args: Any, rules: Any, **kwargs: Any) -> None:
+        """`rules`: what a client may send (chatkit.server.realtime.frames)."""
+        super().__init__(*args, **kwargs)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.rules = self.eio.rules = rules
+        self.lean: Any = None
+
+    def attach_lean(self, hub: Any) -> None:
+        """Websockets opened directly are kept by this hub (chatkit's lean transport), which
+        reports to `lean_connected`, `lean_received` and `lean_gone`; polling (and its
+        upgrades) stay engineio's."""
+        self.lean = self.eio.lean = hub
+
+    def lean_connected(self, sid: str, environ: dict[str, Any]) -> None:
+        self._spawn(self._handle_eio_connect(sid, environ))
+
+    def lean_received(self, sid: str, data: str | bytes) -> None:
+        self._spawn(self._handle_eio_message(sid, data))
+
+    def lean_gone(self, sid: str, why: str) -> None:
+        self._spawn(self._handle_eio_disconnect(sid, getattr(self.eio.reason, why)))
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineServer
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- packets in ---------------------------------------------------------------------
 
@@ -219,7 +214,7 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == sio_packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
-            if not 0 < pkt.attachment_count <= frames.MAX_ATTACHMENTS:
+            if not 0 < pkt.attachment_count <= self.rules.MAX_ATTACHMENTS:
                 await self._close(eio_sid, f"{pkt.attachment_count} binary attachments")
             elif self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
                 await self._close(eio_sid, "a binary packet on a namespace not connected")
@@ -247,17 +242,13 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _undecodable(self, eio_sid: str, data: str) -> None:
         """A packet whose data is not JSON (or too deep for it): an error ack if it asked."""
-        head = frames.header(data)
-        if (
-            head is None
-            or head.ack_id is None
-            or head.kind not in (frames.EVENT, frames.BINARY_EVENT)
-        ):
+        head = self.rules.header(data)
+        if head is None or head.ack_id is None or head.kind not in self.rules.EVENTS:
             log.info("dropping a Socket.IO packet that does not decode")
-        elif head.kind == frames.BINARY_EVENT:  # its attachments would have nothing to join
+        elif head.kind == self.rules.BINARY_EVENT:  # its attachments would have nothing to join
             await self._close(eio_sid, "a binary packet that does not decode")
         else:
-            await self._ack(eio_sid, head.namespace, head.ack_id, frames.UNDECODABLE)
+            await self._ack(eio_sid, head.namespace, head.ack_id, self.rules.UNDECODABLE)
 
     async def _handle_event(self, eio_sid: str, namespace: Any, id: Any, data: Any) -> None:
         """A client event; lifecycle names, shapeless data and unjoined namespaces are
@@ -265,7 +256,7 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         connected = self.manager.is_connected(sid, namespace)
-        refusal = frames.event_refusal(data, connected=connected, namespace=namespace)
+        refusal = self.rules.event_refusal(data, connected=connected, namespace=namespace)
         if refusal is None:
             await super()._handle_event(eio_sid, namespace, id, data)
         elif id is not None:
@@ -283,10 +274,8 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._binary_packet.pop(eio_sid, None)
         await super()._handle_eio_disconnect(eio_sid, reason)
-        # When a client says goodbye (a CLOSE packet), engineio keeps its websocket open, or
-        # its pending long-poll GET waiting, until the ping timeout (~45 s): a deaf socket,
-        # which also holds up a graceful shutdown. End the writer (which closes the
-        # websocket) or answer the poll with CLOSE (an empty answer reads as broken).
+        # engineio keeps the websocket open (or the long-poll waiting) until the ping
+        # timeout (docs/upstream.md 8): end the writer, or answer the poll with CLOSE.
         socket = self.eio.sockets.get(eio_sid)
         if socket is not None:
             if not socket.upgraded:
@@ -303,37 +292,29 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
             self.manager.initialize()
 
     async def close_all_transports(self) -> None:
-        """Drop every connection at the transport level, as a restart would.
-
-        Clients see "transport close" and reconnect by themselves (to another process behind
-        the load balancer). An Engine.IO CLOSE packet or a namespace disconnect would instead
-        tell some clients (python-socketio's among them) that the server wants them gone.
-        """
+        """Drop every connection at the transport level, as a restart would: clients see
+        "transport close" and reconnect by themselves (a CLOSE packet would tell some of them
+        that the server wants them gone)."""
+        lean = self.lean.close_all() if self.lean is not None else 0
         sockets = list(self.eio.sockets.values())
         websockets = []
         for socket in sockets:
-            # Ends the websocket writer (which then closes the websocket) or a long-poll.
-            socket.queue.put_nowait(None)
+            socket.queue.put_nowait(None)  # ends the websocket writer or a long-poll
             if socket.upgraded:
                 websockets.append(socket)
             else:
-                # A polling client may have vanished without a pending request to end:
-                # forget it now rather than at its ping timeout.
                 await socket.close(wait=False, abort=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CLOSE_ALL_TIMEOUT_SECONDS
         while any(not ws.closed for ws in websockets) and loop.time() < deadline:
             await asyncio.sleep(0.02)
         still_open = sum(1 for ws in websockets if not ws.closed)
-        log.info("closed %d connections (%d still open)", len(sockets), still_open)
+        log.info("closed %d connections (%d still open)", lean + len(sockets), still_open)
 
 
 class IndexedManagerBase(socketio.AsyncManager):  # type: ignore[misc]
-    """The stock manager, with an index of each socket's rooms.
-
-    The stock manager finds a socket's rooms on disconnect by scanning every room of the
-    namespace, which is quadratic with thousands of sockets.
-    """
+    """The stock manager with an index of each socket's rooms (the stock disconnect scans
+    every room of the namespace: quadratic with thousands of sockets)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -403,12 +384,8 @@ class RedisManagerBase(socketio.AsyncRedisManager):  # type: ignore[misc]
 
 
 class InlineEngineIOClient(engineio.Client):  # type: ignore[misc]
-    """Hands each received packet to Socket.IO in the reading greenlet itself.
-
-    engineio starts a new thread (here: a greenlet) per packet, about an eighth of the
-    generator's CPU under fanout. Inline is safe because no handler here blocks (the few that
-    must wait for an ack spawn a greenlet), and it keeps the arrival order exact.
-    """
+    """The bench's client: each packet handled in the reading greenlet (engineio starts one
+    per packet, an eighth of the generator's CPU under fanout); no handler here blocks."""
 
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("run_async", None)

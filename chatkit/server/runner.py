@@ -34,6 +34,7 @@ from chatkit.server.data import migrate
 from chatkit.server.data.database import Database
 from chatkit.server.http import logs
 from chatkit.server.metrics import MULTIPROCESS_ENV
+from chatkit.server.realtime.transport import front
 
 log = logging.getLogger("chatkit.server")
 
@@ -56,10 +57,12 @@ async def serve(
     )
     await runner.setup()
     _tune_garbage_collector()
+    server: asyncio.Server | None = None
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1)
-        await site.start()
-        url = _listening_url(runner, settings)
+        server = await front.listen(
+            runner, settings.host, settings.port, reuse_port=settings.workers > 1
+        )
+        url = _listening_url(server, settings)
         if on_ready is not None:
             on_ready(url)
         stop = asyncio.Event()
@@ -69,6 +72,8 @@ async def serve(
         await stop.wait()
         log.info("shutting down")
     finally:
+        if server is not None:
+            server.close()  # no new connections; the ones open are drained by cleanup
         await runner.cleanup()
 
 
@@ -88,10 +93,10 @@ def _tune_garbage_collector() -> None:
     sys.setswitchinterval(0.0005)
 
 
-def _listening_url(runner: web.AppRunner, settings: Settings) -> str:
+def _listening_url(server: asyncio.Server, settings: Settings) -> str:
     # The bound port matters when port 0 asked for any free one.
-    addresses = runner.addresses
-    port = addresses[0][1] if addresses else settings.port
+    sockets = server.sockets
+    port = sockets[0].getsockname()[1] if sockets else settings.port
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     return f"http://{host}:{port}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from chatkit.client import (
     Conversation,
@@ -14,7 +15,11 @@ from chatkit.client import (
     Person,
     PresenceEvent,
 )
-from chatkit.tui.format import message_time
+from chatkit.tui.format import message_time, session_line
+from chatkit.tui.widgets.message_log import MessageLog
+
+if TYPE_CHECKING:
+    from chatkit.tui.app import ChatApp
 
 Change = MessageUpdatedEvent | MessageDeletedEvent | PresenceEvent
 EVENTS = (MessageUpdatedEvent, MessageDeletedEvent, PresenceEvent)
@@ -77,3 +82,39 @@ def presence_line(person: Person, now: datetime, tz: tzinfo | None) -> str:
     if person.last_seen_at is None:
         return "○ offline"
     return f"○ last seen {message_time(person.last_seen_at, now, tz)}"
+
+
+def show(app: ChatApp, event: Change) -> None:
+    """Apply `event` to the app's model, the list and every open conversation."""
+    from chatkit.tui.screens.conversation import ConversationScreen
+
+    if apply(app.conversations, event) and app.loaded:
+        app.refresh_views()
+    for screen in app.screen_stack:
+        if isinstance(screen, ConversationScreen):
+            screen.apply(event)
+
+
+def show_in_log(log: MessageLog, event: Change) -> None:
+    """Re-render the edited or deleted message if it is on screen (the history loads it as it
+    is now otherwise)."""
+    if isinstance(event, PresenceEvent):
+        return
+    message_id = event.message_id if isinstance(event, MessageDeletedEvent) else event.message.id
+    item = log.item_for(message_id)
+    if item is None or item.message is None:
+        return
+    if isinstance(event, MessageDeletedEvent):
+        item.replace_message(tombstone(item.message, event.deleted_at))
+    else:
+        item.replace_message(event.message)
+
+
+def peer_line(conversation: Conversation, app: ChatApp) -> str:
+    """The line above a conversation: who, their presence, the session."""
+    other = conversation.other(app.me)
+    session = conversation.session
+    now, tz = app.now(), app.options.tz
+    when = session_line(session.start_at, session.status, now, tz)
+    presence = presence_line(other, now, tz)
+    return f"{other.full_name}{' · ' + presence if presence else ''} · session {when}"

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from chatkit.config import Settings
 from chatkit.server.app import create_app
+from chatkit.server.realtime.transport import front
 from chatkit.server.services import SERVICES, Services
 from chatkit.tokens import mint
 
@@ -45,10 +46,10 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    listening = await front.listen(runner, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
     try:
         yield RunningServer(settings=settings, url=f"http://127.0.0.1:{port}", app=app)
     finally:
+        listening.close()
         await runner.cleanup()

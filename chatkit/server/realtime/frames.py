@@ -29,6 +29,7 @@ SEPARATOR = "\x1e"
 # type, attachment count, namespace, ack id of a Socket.IO packet.
 _HEADER = re.compile(r"(\d)(?:\d+-)?(/[^,]*,)?(\d{1,15})?")
 EVENT, BINARY_EVENT = "2", "5"
+EVENTS = (EVENT, BINARY_EVENT)
 
 
 def error_ack(code: str, message: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""chatkit's own Engine.IO transport for websockets (see docs/architecture.md, Transport)."""
