@@ -91,3 +91,27 @@ async def test_a_killed_process_users_go_offline_after_expiry(
     assert offline["userId"] == pair.mentor_id and offline["online"] is False
     assert offline["lastSeenAt"] is not None
     assert mentor["online"] is False and mentor["lastSeenAt"] == offline["lastSeenAt"]
+
+
+async def test_presence_with_workers_is_one_event_per_transition(
+    tmp_path: Path, presence_env: dict[str, str], redis_server: RedisServer
+) -> None:
+    with serving(tmp_path, presence_env, "--workers", "2") as server:
+        endpoint = _endpoint(server, presence_env)
+        async with Api(endpoint) as api:
+            pair = await api.pair()
+            async with connected(endpoint.url, pair.mentee_token) as observer:
+                # Several sockets of one user, landing on whichever worker the kernel picks.
+                async with (
+                    connected(endpoint.url, pair.mentor_token),
+                    connected(endpoint.url, pair.mentor_token),
+                    connected(endpoint.url, pair.mentor_token),
+                ):
+                    online = await observer.next("presence")
+                offline = await observer.next("presence", timeout=10)
+                await observer.barrier()
+                extra = observer.pending("presence")
+
+    assert (online["userId"], online["online"]) == (pair.mentor_id, True)
+    assert (offline["userId"], offline["online"]) == (pair.mentor_id, False)
+    assert extra == []
