@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     # [limits]
-    message_rate: str = "30/second"
-    event_rate: str = "50/second"
+    message_rate: str = "1200/10 seconds"
+    event_rate: str = "2400/10 seconds"
     max_sockets_per_user: int = Field(default=100, ge=0)
     typing_timeout: float = Field(default=8.0, gt=0)
     # Seconds a user's last socket may stay closed before partners are told they went offline.

@@ -196,11 +196,6 @@ async def test_official_client_reconnects_by_itself_and_is_joined_again(
                 await process.wait()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="default event_rate (50/second per connection; perf, issue 12) answers rate_limited "
-    "to a harness sweeping payloads on one connection; allowed, but outside testers will trip it",
-)
 async def test_a_sweep_of_100_acked_events_on_one_connection(api: Api) -> None:
     pair = await api.pair()
     seen = await run_node(

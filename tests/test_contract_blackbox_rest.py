@@ -309,7 +309,6 @@ async def test_list_order_updated_at_and_body_limits(api: Api) -> None:
 # --- Extensions -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="edit/delete (issue 18, features) not merged into main yet")
 async def test_extension_edit_and_delete(api: Api) -> None:
     pair = await api.pair()
     message = (await api.send(pair.mentor_token, pair.conversation_id, "draft")).body
@@ -326,7 +325,6 @@ async def test_extension_edit_and_delete(api: Api) -> None:
     assert (await api.patch(path, token=pair.mentor_token, json={"content": "y"})).status == 409
 
 
-@pytest.mark.xfail(strict=True, reason="presence (issue 18, features) not merged into main yet")
 async def test_extension_presence_fields(api: Api) -> None:
     pair = await api.pair()
     conversation = (
@@ -337,11 +335,6 @@ async def test_extension_presence_fields(api: Api) -> None:
         assert "lastSeenAt" in conversation[side]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="default message_rate (30/second, burst 30; perf, issue 12) answers 429 to a test "
-    "harness posting a burst; allowed by the contract's 429, but outside testers will trip it",
-)
 async def test_a_default_server_takes_a_burst_of_120_concurrent_sends(api: Api) -> None:
     """Contract: "pagination never skips or repeats a message, even for messages created in the
     same millisecond": an outside tester can only check that by sending many at once."""
