@@ -134,7 +134,9 @@ def test_completion_lists_commands_and_choices(tmp_path: Path) -> None:
 
 
 def test_install_completion_writes_the_script(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path)}
+    # typer detects the shell from the parent processes (shellingham) unless told not to;
+    # with detection off, --install-completion takes the shell's name, whoever runs the suite.
+    env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "chatkit", "--install-completion", "bash"],
         env=env,
