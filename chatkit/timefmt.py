@@ -13,8 +13,17 @@ def iso(instant: datetime) -> str:
     """ISO-8601 in UTC with millisecond precision and a `Z` suffix."""
     if instant.tzinfo is not None and instant.utcoffset():
         instant = instant.astimezone(UTC)
-    # The year is formatted by hand: strftime's %Y gives "999", not "0999", on glibc.
-    return f"{instant.year:04d}-{instant:%m-%dT%H:%M:%S}.{instant.microsecond // 1000:03d}Z"
+    # By hand: strftime's %Y gives "999", not "0999", on glibc; %-formatting costs a third
+    # of strftime and two thirds of an f-string here (this runs twice for every message).
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        instant.year,
+        instant.month,
+        instant.day,
+        instant.hour,
+        instant.minute,
+        instant.second,
+        instant.microsecond // 1000,
+    )
 
 
 def parse_instant(text: str) -> datetime:

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatkit import demo  # noqa: E402
-from chatkit.server import migrate  # noqa: E402
+from chatkit.server.data import migrate  # noqa: E402
 from chatkit.server.data.database import Database  # noqa: E402
 from chatkit.server.data.store import Store  # noqa: E402
 from chatkit.tui import ChatApp, TuiOptions, make_app  # noqa: E402

@@ -106,3 +106,10 @@ def test_demo_generates_the_secret_and_says_where(tmp_path: Path) -> None:
     )
     again = runner.invoke(app, ["demo"])
     assert "generated" not in again.stderr
+
+
+def test_bad_input_to_a_writing_command_touches_no_database(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["users", "add", "--name", "X", "--email", "nope"])
+
+    assert result.exit_code == 1 and "email" in result.stderr
+    assert list(tmp_path.iterdir()) == []

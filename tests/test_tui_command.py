@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -99,3 +100,26 @@ def _seed_demo(server: RunningServer) -> None:
             await database.dispose()
 
     asyncio.run(seed())
+
+
+def test_notify_choices_match_what_the_tui_knows(tmp_path: Path) -> None:
+    from chatkit.commands.choices import Notify
+    from chatkit.tui.terminal import NotifyStyle
+
+    assert [n.value for n in Notify] == [s.value for s in NotifyStyle]
+    refused = runner.invoke(app, ["tui", "--token", "t", "--notify", "loud"])
+    assert refused.exit_code == 2
+    options = options_from_flags(
+        url="http://127.0.0.1:9",
+        token="t",
+        user=None,
+        theme="dark",
+        config=None,
+        notify="osc777",
+        data_dir=tmp_path,
+    )
+    assert (options.notify, options.data_dir) == ("osc777", tmp_path)
+    default = options_from_flags(
+        url="http://127.0.0.1:9", token="t", user=None, theme="dark", config=None
+    )
+    assert default.data_dir is not None and default.data_dir.name == "chatkit"

@@ -15,9 +15,11 @@ from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.message_item import Delivery
 from tests.support.api import Api
 from tests.support.restartable import restartable_server
+from tests.support.sockets import connected
 from tests.support.tui import (
     PATIENT,
     back_to_list,
+    list_lines,
     log_items,
     make_room,
     open_conversation,
@@ -41,6 +43,7 @@ async def test_drafts_are_kept_per_conversation_across_esc_and_switching(
         await open_conversation(app, pilot, room.ada_conversation)
         await pilot.press(*"half a thought")
         await back_to_list(app, pilot)
+        in_the_list = next(line for line in list_lines(app) if line.startswith("Ada"))
         await open_conversation(app, pilot, room.bob_conversation)
         bob_before = composer_text(app)
         await pilot.press(*"for Bob")
@@ -56,6 +59,7 @@ async def test_drafts_are_kept_per_conversation_across_esc_and_switching(
         await open_conversation(app, pilot, room.bob_conversation)
         bob_after = composer_text(app)
 
+    assert in_the_list.endswith(" | Draft: half a thought")
     assert (bob_before, ada_after, ada_after_send, bob_after) == (
         "",
         "half a thought",
@@ -153,3 +157,23 @@ async def test_a_counter_shows_near_the_limit_and_over_long_text_is_not_sent(api
     assert over == ("101 / 100 · 1 too many", True)
     assert kept.strip() == "a" * 89 + "b" + "é" * 11 and shown == []
     assert fits == ("100 / 100", False)
+
+
+@sqlite_only
+async def test_a_draft_filled_in_on_opening_does_not_say_you_are_typing(api: Api) -> None:
+    room = await make_room(api)
+    async with (
+        connected(api.server.url, room.ada_token) as ada,
+        tui(api.server.url, room.mentee_token) as (app, pilot),
+    ):
+        app.local.set_draft(room.ada_conversation, "kept from before")
+        await open_conversation(app, pilot, room.ada_conversation)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await ada.barrier()
+        quiet = ada.pending("user_typing")
+        await pilot.press("!")
+        typed = await ada.next("user_typing")
+
+    assert quiet == []
+    assert typed["isTyping"] is True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chatkit.config import Settings
+from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.message_item import Delivery
 from tests.support.api import Api
@@ -15,6 +16,7 @@ from tests.support.tui import (
     PATIENT,
     back_to_list,
     conversation_screen,
+    list_lines,
     log_items,
     make_room,
     open_conversation,
@@ -65,6 +67,7 @@ async def test_a_failed_message_stays_after_leaving_and_reopening(settings: Sett
                 )
                 await server.start()
                 await back_to_list(app, pilot)
+                in_the_list = next(line for line in list_lines(app) if line.startswith("Ada"))
                 await open_conversation(app, pilot, room.ada_conversation)
                 reopened = [(i.text, i.delivery) for i in log_items(app)]
                 await pilot.press("ctrl+r")
@@ -77,6 +80,7 @@ async def test_a_failed_message_stays_after_leaving_and_reopening(settings: Sett
                 f"/api/conversations/{room.ada_conversation}/messages", token=room.ada_token
             )
 
+    assert in_the_list.startswith("Ada Mentor (mentor)  ✗ 1 not sent |")
     assert reopened == [("before", Delivery.SENT), ("sent while down", Delivery.FAILED)]
     assert [m["content"] for m in stored.body["messages"]] == ["before", "sent while down"]
 
@@ -111,3 +115,19 @@ async def test_a_refused_message_stays_and_ctrl_r_gives_its_text_back_to_edit(ap
     assert back_in_composer == too_long
     assert stored.body["messages"] == []  # never retried
     assert not left
+
+
+async def test_a_failed_message_the_server_stored_after_all_shows_once(api: Api) -> None:
+    room = await make_room(api)
+    # The answer was lost: the TUI kept it as failed, but the server has it.
+    stored = await api.send(
+        room.mentee_token, room.ada_conversation, "did it arrive?", clientMessageId="lost-1"
+    )
+    async with tui(api.server.url, room.mentee_token) as (app, pilot):
+        app.local.add(room.ada_conversation, Unsent("lost-1", "did it arrive?", UnsentState.FAILED))
+        await open_conversation(app, pilot, room.ada_conversation)
+        shown = [(i.message_id, i.delivery) for i in log_items(app)]
+        left = app.local.unsent(room.ada_conversation)
+
+    assert shown == [(stored.body["id"], Delivery.SENT)]
+    assert left == []  # nothing for Ctrl+R to send again

@@ -28,7 +28,8 @@ from chatkit.client.models import (
     SendResult,
     SessionInfo,
 )
-from chatkit.client.realtime import Backoff, RealtimeClient
+from chatkit.client.realtime import RealtimeClient
+from chatkit.client.reconnect import Backoff
 
 __all__ = [
     "ApiClient",

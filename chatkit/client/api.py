@@ -161,6 +161,16 @@ class ApiClient:
         body = await self.request("PATCH", f"/api/conversations/{conversation_id}/read")
         return ReadReceipt.from_json(body)
 
+    async def answers(self) -> bool:
+        """Whether the server is up enough to answer `GET /healthz` (no auth) below 500."""
+        try:
+            await self.request_with_status("GET", "/healthz")
+        except Unreachable:
+            return False
+        except ApiError as exc:
+            return exc.status < 500
+        return True
+
     # --- transport -------------------------------------------------------------------------
 
     async def request(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,14 +27,26 @@ class ConnectionStatus:
     detail: str = ""
     attempt: int = 0
     retrying: bool = True  # False once closed, or refused with a token that cannot change
+    # When the next attempt is due (time.monotonic()); None when none is scheduled.
+    retry_at: float | None = None
 
     @property
     def live(self) -> bool:
         """Connected and caught up: from here on events arrive as they happen."""
         return self.state is ConnectionState.CONNECTED and self.detail != CATCHING_UP
 
+    def retry_in(self) -> float | None:
+        """Seconds until the next attempt, from now."""
+        if self.retry_at is None:
+            return None
+        return max(0.0, self.retry_at - time.monotonic())
+
     def describe(self) -> str:
-        return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+        text = f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+        wait = self.retry_in()
+        if wait is not None:
+            text += f"; retrying in {wait:.0f}s" if wait >= 0.5 else "; retrying now"
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -39,24 +38,12 @@ from chatkit.client.events import (
 )
 from chatkit.client.fanout import Callback, E, Fanout
 from chatkit.client.models import Message, ProtocolError
+from chatkit.client.reconnect import Backoff, wait_to_retry
 
 log = logging.getLogger("chatkit.client")
 
 NAMESPACE = "/chat"
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before reconnect attempt n (1-based): first * factor**(n-1), capped, ± jitter."""
-
-    first: float = 0.5
-    maximum: float = 10.0
-    factor: float = 2.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.first * self.factor ** max(0, attempt - 1))
-        return base * (1 + self.jitter * (2 * random.random() - 1))
+UNREACHABLE = "server unreachable"
 
 
 class RealtimeClient:
@@ -65,21 +52,25 @@ class RealtimeClient:
         api: ApiClient,
         *,
         transports: Sequence[str] = ("websocket",),
-        backoff: Backoff = Backoff(),
+        backoff: Backoff | None = None,
         offline_after: float = 10.0,
         connect_timeout: float = 5.0,
         ack_timeout: float = 5.0,
         catch_up_page: int = 100,
         catch_up_max_pages: int = 50,
         follow_new_conversations: bool = False,
+        probe_interval: float = 0.5,
     ) -> None:
         """`follow_new_conversations`: after each connect, also catch up the conversations
-        the caller has not tracked (created while away), from their first message."""
+        the caller has not tracked (created while away), from their first message.
+        `probe_interval`: while the server is unreachable, how often to ask `GET /healthz`
+        whether it is back; an answer retries at once instead of after the backoff."""
         self.api = api
         self._transports = list(transports)
-        self._backoff = backoff
+        self._backoff = backoff if backoff is not None else Backoff()
         self._offline_after = offline_after
         self._connect_timeout = connect_timeout
+        self._probe_interval = probe_interval
         self._ack_timeout = ack_timeout
         self._cursors = Cursors(
             api,
@@ -244,14 +235,14 @@ class RealtimeClient:
                     if loop.time() - down_since >= self._offline_after
                     else ConnectionState.RECONNECTING
                 )
-                self._update(
-                    ConnectionStatus(state, f"{reason}; retrying in {delay:.0f}s", attempt)
-                )
+                retry_at = time.monotonic() + delay
+                self._update(ConnectionStatus(state, reason, attempt, retry_at=retry_at))
             self._kick.clear()
-            try:
-                await asyncio.wait_for(self._kick.wait(), None if not retry else delay)
-            except TimeoutError:
-                pass
+            # When the server could not be reached at all, its return is noticed at once.
+            answering = self.api.answers if retry and reason == UNREACHABLE else None
+            await wait_to_retry(
+                self._kick, delay if retry else None, answering, self._probe_interval
+            )
 
     async def _connect_once(self) -> tuple[socketio.AsyncClient | None, Any, str]:
         """One attempt: the connected client, or None with the refusal payload and why."""
@@ -305,7 +296,7 @@ class RealtimeClient:
                 why = data.get("reason") if isinstance(data, dict) else None
                 return None, refusal, f"{refusal.get('message', 'refused')} ({why or exc})"
             log.debug("connecting failed: %s", _describe(errors, exc))
-            return None, None, "server unreachable"
+            return None, None, UNREACHABLE
         return client, None, ""
 
     async def _disconnect(self, client: socketio.AsyncClient) -> None:

@@ -23,8 +23,13 @@ from chatkit.commands.common import (
 from chatkit.ids import new_id, parse_uuid
 from chatkit.timefmt import iso, parse_instant, utcnow
 
-users_app = typer.Typer(help="Add, list and change users.", no_args_is_help=True)
-sessions_app = typer.Typer(help="Add and list mentoring sessions.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add, list and change users (here, or on a server with --url).", no_args_is_help=True
+)
+sessions_app = typer.Typer(
+    help="Add and list mentoring sessions (here, or on a server with --url).",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from chatkit.commands.common import fail, settings_or_exit, with_store
+from chatkit.commands.common import fail, friendly_errors, settings_or_exit, with_store
 from chatkit.config import Settings
 from chatkit.timefmt import iso
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Json = dict[str, Any]
-PAGE = 1000  # the most GET /api/admin/users answers at once
+PAGE = 1000  # the most the admin list endpoints answer at once
 
 AdminUrlOption = Annotated[
     str | None,
@@ -84,8 +84,10 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import UserIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():  # bad input is refused before the database is touched
             payload = validate(UserIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.users.upsert(
                 user_id=user_id,
                 full_name=payload.full_name,
@@ -126,8 +128,10 @@ class LocalAdmin:
         from chatkit.server.wire import render
         from chatkit.server.wire.schemas import SessionIn, validate
 
-        async def work(store: Store) -> Json:
+        with friendly_errors():
             payload = validate(SessionIn, fields)
+
+        async def work(store: Store) -> Json:
             record, _created = await store.sessions.upsert(
                 session_id=session_id,
                 mentor_id=payload.mentor_id,
@@ -178,18 +182,7 @@ class RemoteAdmin:
         )
 
     def list_users(self, limit: int) -> list[Json]:
-        async def work(api: ApiClient) -> list[Json]:
-            found: list[Json] = []
-            while len(found) < limit:
-                size = min(PAGE, limit - len(found))
-                params = {"limit": size, "offset": len(found)}
-                page = await api.request("GET", "/api/admin/users", params=params)
-                found.extend(page)
-                if len(page) < size:
-                    break
-            return found
-
-        return self._run(work)
+        return self._run(lambda api: _paged(api, "/api/admin/users", {}, limit))
 
     def set_notify_email(self, user_id: str, enabled: bool) -> None:
         path = f"/api/admin/users/{user_id}/notifications"
@@ -211,10 +204,8 @@ class RemoteAdmin:
         from chatkit.client import ApiError
 
         async def work(api: ApiClient) -> tuple[list[Json], dict[str, str]]:
-            params: dict[str, Any] = {"limit": min(limit, PAGE)}
-            if user_id is not None:
-                params["user"] = user_id
-            listed = await api.request("GET", "/api/admin/sessions", params=params)
+            params = {"user": user_id} if user_id is not None else {}
+            listed = await _paged(api, "/api/admin/sessions", params, limit)
             names: dict[str, str] = {}
             for person in {s["mentorId"] for s in listed} | {s["menteeId"] for s in listed}:
                 try:
@@ -227,3 +218,17 @@ class RemoteAdmin:
             return listed, names
 
         return self._run(work)
+
+
+async def _paged(api: ApiClient, path: str, params: dict[str, Any], limit: int) -> list[Json]:
+    """Up to `limit` items of a list endpoint, page by page (it answers at most PAGE)."""
+    found: list[Json] = []
+    while len(found) < limit:
+        size = min(PAGE, limit - len(found))
+        page = await api.request(
+            "GET", path, params={**params, "limit": size, "offset": len(found)}
+        )
+        found.extend(page)
+        if len(page) < size:
+            break
+    return found

@@ -28,6 +28,16 @@ class Theme(StrEnum):
     light = "light"
 
 
+class Notify(StrEnum):
+    """As chatkit.tui.terminal.NotifyStyle (kept apart so that --help does not import
+    Textual; tests/test_tui_command.py checks they agree)."""
+
+    off = "off"
+    osc9 = "osc9"
+    osc777 = "osc777"
+    bell = "bell"
+
+
 class SessionStatus(StrEnum):
     scheduled = "scheduled"
     in_progress = "in_progress"

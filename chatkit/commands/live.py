@@ -206,7 +206,7 @@ class Listener:
         elif not status.retrying:
             raise refused(status)
         elif status.state in (ConnectionState.RECONNECTING, ConnectionState.OFFLINE):
-            self._say(f"{status.state.value}: {status.detail}")
+            self._say(status.describe())
         return True
 
     def _say(self, text: str) -> None:

@@ -29,8 +29,11 @@ def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show the effective settings and where each came from: default, file, environment or
-    flag (flags as `chatkit serve` takes them). Secrets are masked."""
+    """Show the effective settings and where each came from.
+
+    The source of each is default, file, environment or flag (the flags of `chatkit serve`,
+    to see their effect). Secrets and URL passwords are masked.
+    """
     try:
         settings, sources, path = load_with_sources(
             config,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatkit.commands.choices import Theme
+from chatkit.commands.choices import Notify, Theme
 from chatkit.commands.common import ConfigOption, fail, with_default
 from chatkit.commands.connection import (
     MintedToken,
@@ -32,13 +32,13 @@ def tui(
     user: UserOption = None,
     theme: Annotated[Theme, typer.Option(help="Colours.")] = Theme.dark,
     notify: Annotated[
-        bool,
+        Notify,
         typer.Option(
-            "--notify",
-            help="Desktop notifications (through the terminal) for messages in other "
-            "conversations.",
+            help="Desktop notifications through the terminal for messages in other "
+            "conversations: off, osc9 (iTerm2, WezTerm, kitty, Windows Terminal), osc777 "
+            "(foot, urxvt, VTE terminals) or bell.",
         ),
-    ] = False,
+    ] = Notify.off,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -61,7 +61,7 @@ def tui(
         user=user,
         theme=theme.value,
         config=config,
-        notify=notify,
+        notify=notify.value,
         data_dir=data_dir,
     )
     _preflight(options.url, options.token)
@@ -75,7 +75,7 @@ def options_from_flags(
     user: str | None,
     theme: str,
     config: Path | None,
-    notify: bool = False,
+    notify: str = "off",
     data_dir: Path | None = None,
 ) -> TuiOptions:
     """Where to connect and as whom: --token, else --user (minted locally), else the demo
@@ -86,6 +86,8 @@ def options_from_flags(
 
     if theme not in ("dark", "light"):
         fail(f"--theme must be dark or light, not {theme!r}", code=2)
+    if notify not in Notify.__members__:
+        fail(f"--notify must be one of {', '.join(Notify)}, not {notify!r}", code=2)
     if user is not None:
         token = None  # --user wins over a CHATKIT_TOKEN set for the whole shell
     # The local config tells where a server next to us listens, and signs --user tokens.

@@ -1,10 +1,7 @@
-"""ChatApp and `make_app(options)`: the app owns the clients and the model of conversations;
-screens render it and ask the app to act.
-
-Everything goes through the public API: `ApiClient` for REST and `RealtimeClient` for the
-`/chat` namespace. Realtime events are posted into Textual's message queue, so the model is
-only ever touched from the app's own event loop.
-"""
+"""ChatApp and `make_app(options)`: the app owns the clients, the model of conversations and
+the outbox; screens render it and ask the app to act. Everything goes through the public API
+(`ApiClient`, `RealtimeClient`); realtime events are posted into Textual's message queue, so
+the model is only ever touched from the app's own event loop."""
 
 from __future__ import annotations
 
@@ -35,11 +32,14 @@ from chatkit.client import (
     RealtimeClient,
     TokenSource,
     TypingEvent,
+    Unreachable,
     token_subject,
 )
+from chatkit.tui.format import preview
 from chatkit.tui.local_state import LocalState, Unsent, state_file
 from chatkit.tui.options import TuiOptions
 from chatkit.tui.outbox import Outbox
+from chatkit.tui.terminal import NotifyStyle, Terminal
 
 if TYPE_CHECKING:  # the screens import the app; at runtime they are imported where used
     from chatkit.tui.screens.conversation import ConversationScreen
@@ -83,11 +83,14 @@ class ChatApp(App[None]):
         self.list_failed = False  # the last load of the list failed: retried on reconnect
         self.local = LocalState()
         self.outbox: Outbox | None = None
+        self.terminal = Terminal(self, NotifyStyle(options.notify))
 
     # --- start-up ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.theme = THEMES.get(self.options.theme, self.options.theme)
+        self.terminal.save_title()
+        self.terminal.set_title(self.TITLE)
         if self.options.token is not None:
             self.sign_in(self.options.token)
         else:
@@ -101,7 +104,9 @@ class ChatApp(App[None]):
         self.me = token_subject(token) or ""
         self.me_name = name
         self.api = ApiClient(self.options.url, token)
-        self.realtime = RealtimeClient(self.api, backoff=self.options.backoff)
+        self.realtime = RealtimeClient(
+            self.api, backoff=self.options.backoff, probe_interval=self.options.probe_interval
+        )
         data_dir = self.options.data_dir
         self.local = LocalState(
             state_file(data_dir, self.options.url, self.me) if data_dir is not None else None
@@ -119,6 +124,7 @@ class ChatApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.local.save()
+        self.terminal.restore_title()
         if self.realtime is not None:
             await self.realtime.close()
         if self.api is not None:
@@ -189,6 +195,8 @@ class ChatApp(App[None]):
         assert self.api is not None
         try:
             await self.api.mark_read(conversation_id)
+        except Unreachable:
+            return  # the bar says so; the reload after the reconnect marks it read
         except ClientError as exc:
             self.notify(str(exc), title="Cannot mark as read", severity="warning")
             return
@@ -218,6 +226,8 @@ class ChatApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ConversationsScreen):
                 screen.refresh_list()
+        unread = sum(c.unread_count for c in self.conversations.values())
+        self.terminal.set_title(f"{self.TITLE} ({unread} unread)" if unread else self.TITLE)
 
     def open_conversation(self, conversation_id: str) -> None:
         from chatkit.tui.screens.conversation import ConversationScreen
@@ -249,6 +259,8 @@ class ChatApp(App[None]):
         event = message.event
         if isinstance(event, NewMessageEvent):
             await self.message_arrived(event.message)
+            if not event.catch_up:
+                self._notify_elsewhere(event.message)
         elif isinstance(event, TypingEvent):
             if event.user_id != self.me:
                 self.set_typing(event.conversation_id, event.user_id, event.is_typing)
@@ -257,14 +269,20 @@ class ChatApp(App[None]):
         elif isinstance(event, ConnectionEvent):
             self._connection_changed(event.status)
 
+    def _notify_elsewhere(self, message: Message) -> None:
+        """A desktop notification (when asked for) for a message the user is not looking at."""
+        if message.sender_id == self.me or message.conversation_id == self.open_conversation_id:
+            return
+        who = self.participant_name(message.conversation_id, message.sender_id)
+        self.terminal.notify(f"{who} · chatkit", preview(message.content, 120))
+
     async def message_arrived(self, message: Message) -> None:
         """A message from the socket (live or catch-up) or the answer to our own send."""
         conversation_id = message.conversation_id
         conversation = self.conversations.get(conversation_id)
         if message.sender_id != self.me:
             self.set_typing(conversation_id, message.sender_id, False)
-            # They wrote after our messages, so they saw them: the rule the history applies
-            # when it loads holds live too.
+            # A reply means they saw ours: the history's rule (docs/tui.md), applied live.
             self.note_read_by_other(conversation_id, message.id)
         screen = self._conversation_screen(conversation_id)
         if screen is not None:
@@ -343,18 +361,8 @@ class ChatApp(App[None]):
 
     # --- sending ----------------------------------------------------------------------------
 
-    def send_message(self, conversation_id: str, text: str) -> Unsent:
-        assert self.outbox is not None
-        entry = self.outbox.write(conversation_id, text)
-        self._deliver(conversation_id, entry)
-        return entry
-
-    def retry_failed(self, conversation_id: str) -> None:
-        assert self.outbox is not None
-        for entry in self.outbox.retry(conversation_id):
-            self._deliver(conversation_id, entry)
-
-    def _deliver(self, conversation_id: str, entry: Unsent) -> None:
+    def deliver(self, conversation_id: str, entry: Unsent) -> None:
+        """Send an outbox entry (new, or retried)."""
         assert self.outbox is not None
         # On the app, not the screen: leaving the screen must not cancel a send in flight.
         self.run_worker(self.outbox.deliver(conversation_id, entry), group="send")
@@ -363,6 +371,7 @@ class ChatApp(App[None]):
         screen = self._conversation_screen(conversation_id)
         if screen is not None:
             screen.show_unsent(entry)
+        self.refresh_views()  # the list counts what is not sent
 
     async def _unsent_sent(self, conversation_id: str, entry: Unsent, message: Message) -> None:
         screen = self._conversation_screen(conversation_id)

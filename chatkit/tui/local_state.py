@@ -88,6 +88,9 @@ class LocalState:
             changed = self._drafts.pop(conversation_id, None) is not None
         self._dirty |= changed
 
+    def drafts(self) -> dict[str, str]:
+        return dict(self._drafts)
+
     # --- unsent messages ------------------------------------------------------------------
 
     def unsent(self, conversation_id: str) -> list[Unsent]:
@@ -125,6 +128,15 @@ class LocalState:
 
     def conversations_with_unsent(self) -> list[str]:
         return list(self._unsent)
+
+    def not_sent_counts(self) -> dict[str, int]:
+        """Per conversation, the messages that failed or were refused (not those in flight)."""
+        counts = {}
+        for cid, entries in self._unsent.items():
+            count = sum(1 for e in entries if e.state is not UnsentState.PENDING)
+            if count:
+                counts[cid] = count
+        return counts
 
     # --- the file -------------------------------------------------------------------------
 

@@ -31,12 +31,16 @@ class TuiOptions:
     now: Callable[[], datetime] = utcnow
     tz: tzinfo | None = None
     backoff: Backoff = field(default_factory=Backoff)
+    probe_interval: float = 0.5  # how often to ask whether an unreachable server is back
     # Drafts and unsent messages are kept in a file here; None keeps them for this run only.
     data_dir: Path | None = None
     # The contract's limit, in code points once trimmed; longer text is not sent.
     max_length: int = 4000
-    # Messages in other conversations ring the terminal (OSC 777 / OSC 9, and the bell).
-    notify: bool = False
+    # Desktop notifications through the terminal for messages in other conversations:
+    # "off", "osc9", "osc777" or "bell" (see chatkit.tui.terminal.NotifyStyle).
+    notify: str = "off"
+    # The list keeps its order while the reader moves through it, re-sorting after this pause.
+    list_settle: float = 2.0
     page_size: int = 50
     typing_timeout: float = 6.0  # the other side's "typing…" clears after this without news
     typing_throttle: float = 3.0  # at most one isTyping=true per this many seconds

@@ -77,7 +77,7 @@ async def tui(
     url: str, token: str, *, ready: bool = True, **options: object
 ) -> AsyncIterator[tuple[ChatApp, Pilot[None]]]:
     app = make_app(TuiOptions(url=url, token=token, **options))  # type: ignore[arg-type]
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         if ready:
             await until(
                 pilot, lambda: app.loaded and app.realtime and app.realtime.connected, "ready"

@@ -20,6 +20,7 @@ from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.connection_bar import ConnectionBar
 from chatkit.tui.widgets.message_item import Delivery, MessageItem
 from chatkit.tui.widgets.message_log import MessageLog
+from chatkit.tui.widgets.search_bar import SearchBar
 from chatkit.tui.widgets.typing_indicator import TypingIndicator
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ConversationScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "retry", "Retry failed"),
         Binding("ctrl+g", "discard", "Discard failed", show=False),
+        Binding("ctrl+f", "search", "Search", show=False),
         # Priority: the composer (a TextArea) would otherwise take them for its own cursor.
         Binding("pageup", "page_up", "Older", show=False, priority=True),
         Binding("pagedown", "page_down", "Newer", show=False, priority=True),
@@ -57,6 +59,9 @@ class ConversationScreen(Screen[None]):
         self._typing_sent_at: float | None = None
         self._typing_idle: Timer | None = None
         self._draft_saver: Timer | None = None
+        self._put: str | None = None
+        # As it was when opened (opening marks it read): where "New messages" goes.
+        self._unread_left = conversation.unread_count
 
     @property
     def chat(self) -> ChatApp:
@@ -70,8 +75,10 @@ class ConversationScreen(Screen[None]):
             f"{other.full_name} · session {session_line(session.start_at, session.status, chat.now(), chat.options.tz)}",  # noqa: E501
             id="peer",
         )
-        yield MessageLog(id="log")
+        log = MessageLog(id="log")
+        yield log
         yield TypingIndicator(id="typing")
+        yield SearchBar(log, id="search")
         yield Composer(id="composer", max_length=chat.options.max_length)
         yield ConnectionBar()
         yield Footer()
@@ -79,10 +86,7 @@ class ConversationScreen(Screen[None]):
     async def on_mount(self) -> None:
         chat = self.chat
         self.query_one(TypingIndicator).who = chat.typing.get(self.conversation_id)
-        composer = self.query_one(Composer)
-        composer.load_text(chat.local.draft(self.conversation_id))
-        composer.move_cursor(composer.document.end)
-        composer.focus()
+        self._put_text(chat.local.draft(self.conversation_id))
         # What is not sent yet shows at once, history or not; stored messages go above it.
         await self.log_view.append_items(
             [self._unsent_item(e) for e in chat.local.unsent(self.conversation_id)]
@@ -144,15 +148,37 @@ class ConversationScreen(Screen[None]):
             self.notify(str(exc), title="Cannot load messages", severity="error")
             return
         self._infer_read(page.messages)
-        await self.log_view.add_stored([self._item(m) for m in page.messages])
+        await self.log_view.add_stored(self._new_items(page.messages))
         self.has_more = page.has_more
         if not page.has_more:
             await self._mark_beginning()
         newest = self.log_view.newest_id
         chat.realtime.track(self.conversation_id, newest)
         self.log_view.scroll_end(animate=False, immediate=True)
+        await self._mark_first_unread(page.messages, show=True)
         self.history_loaded.set()
         self.call_after_refresh(self._fill_viewport)
+
+    async def _mark_first_unread(self, messages: tuple[Message, ...], *, show: bool) -> None:
+        """Pages come newest first; `_unread_left` counts down the unread not yet seen in a
+        page until the page holding the first unread one."""
+        theirs = [m for m in messages if m.sender_id != self.chat.me]
+        left = self._unread_left
+        if not left or not theirs:
+            return
+        if left > len(theirs):
+            self._unread_left -= len(theirs)
+            return
+        self._unread_left = 0
+        divider = await self.log_view.mark_first_unread(theirs[-left].id)
+        if divider is not None and show:
+            self.call_after_refresh(self._show_from, divider)
+
+    def _show_from(self, divider: Static) -> None:
+        # More unread than fit: read them from the first, not from the last.
+        log = self.log_view
+        if divider.region.y < log.region.y:
+            log.scroll_to_widget(divider, top=True, animate=False, immediate=True)
 
     def _fill_viewport(self) -> None:
         # A short first page leaves nothing to scroll, so the top is never "reached".
@@ -190,6 +216,7 @@ class ConversationScreen(Screen[None]):
             self.loading_older = False
         self._infer_read(page.messages)
         await self.log_view.prepend_items([self._item(m) for m in page.messages])
+        await self._mark_first_unread(page.messages, show=False)
         self.has_more = page.has_more
         if not page.has_more:
             await self._mark_beginning()
@@ -199,15 +226,28 @@ class ConversationScreen(Screen[None]):
 
     async def add_message(self, message: Message) -> None:
         """A message from the socket (live or catch-up) or from our own send."""
+        await self.log_view.add_stored(self._new_items((message,)))
+
+    def _new_items(self, messages: tuple[Message, ...]) -> list[MessageItem]:
+        """Items for the messages not shown yet; one of ours still shown as unsent (its
+        answer not in yet, when the history or the socket brings it first) is resolved."""
         log = self.log_view
-        if log.item_for(message.id) is not None:
-            return
-        if message.sender_id == self.chat.me and message.client_message_id:
-            pending = log.pending_item(message.client_message_id)
-            if pending is not None:
+        fresh = []
+        for message in messages:
+            if log.item_for(message.id) is not None:
+                continue
+            pending = (
+                log.pending_item(message.client_message_id)
+                if message.sender_id == self.chat.me and message.client_message_id
+                else None
+            )
+            if pending is not None and message.client_message_id:
+                # Stored after all (an answer lost, or not in yet): nothing left to send.
+                self.chat.local.remove(self.conversation_id, message.client_message_id)
                 self._resolve(pending, message)
-                return
-        await log.add_stored([self._item(message)])
+            else:
+                fresh.append(self._item(message))
+        return fresh
 
     def _resolve(self, item: MessageItem, message: Message) -> None:
         log = self.log_view
@@ -227,10 +267,13 @@ class ConversationScreen(Screen[None]):
     async def on_composer_submitted(self, event: Composer.Submitted) -> None:
         chat = self.chat
         self._stop_typing()
-        entry = chat.send_message(self.conversation_id, event.text)
+        assert chat.outbox is not None
+        entry = chat.outbox.write(self.conversation_id, event.text)
         chat.local.set_draft(self.conversation_id, "")
+        # Shown before it is sent, so that its answer always finds it.
         await self.log_view.append_items([self._unsent_item(entry)])
         self.log_view.scroll_end(animate=False)
+        chat.deliver(self.conversation_id, entry)
 
     def show_unsent(self, entry: Unsent) -> None:
         """A message not sent yet changed state (failed, refused, or pending again)."""
@@ -252,7 +295,8 @@ class ConversationScreen(Screen[None]):
     async def action_retry(self) -> None:
         chat = self.chat
         assert chat.outbox is not None
-        chat.retry_failed(self.conversation_id)
+        for entry in chat.outbox.retry(self.conversation_id):
+            chat.deliver(self.conversation_id, entry)
         refused = chat.outbox.take_refused(self.conversation_id)
         if not refused:
             return
@@ -263,7 +307,13 @@ class ConversationScreen(Screen[None]):
         # No retry can change a refusal: the text goes back to be edited, before any draft.
         composer = self.query_one(Composer)
         texts = [entry.text for entry in refused] + [composer.text.strip()]
-        composer.load_text("\n\n".join(t for t in texts if t))
+        self._put_text("\n\n".join(t for t in texts if t))
+
+    def _put_text(self, text: str) -> None:
+        """Fill the composer (a draft, a refused message): not typing, so nothing is sent."""
+        composer = self.query_one(Composer)
+        self._put = text
+        composer.load_text(text)
         composer.move_cursor(composer.document.end)
         composer.focus()
 
@@ -275,11 +325,25 @@ class ConversationScreen(Screen[None]):
             if item is not None:
                 await self.log_view.remove_item(item)
 
+    # --- search -----------------------------------------------------------------------------
+
+    def on_composer_search_requested(self, event: Composer.SearchRequested) -> None:
+        self.action_search()
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()
+
+    def on_search_bar_closed(self, event: SearchBar.Closed) -> None:
+        self.query_one(Composer).focus()
+
     # --- own typing, throttled --------------------------------------------------------------
 
     def on_text_area_changed(self, event: Composer.Changed) -> None:
         options = self.chat.options
         self.chat.local.set_draft(self.conversation_id, event.text_area.text)
+        if self._put is not None and event.text_area.text == self._put:
+            self._put = None
+            return  # filled in by _put_text, not typed
         # Written a moment after typing stops, so a crash loses at most that moment.
         if self._draft_saver is not None:
             self._draft_saver.stop()

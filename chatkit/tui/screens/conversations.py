@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, OptionList, Static
 
 from chatkit.tui.widgets.connection_bar import ConnectionBar
@@ -27,6 +28,10 @@ class ConversationsScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._resort: Timer | None = None
+
     @property
     def chat(self) -> ChatApp:
         return self.app  # type: ignore[return-value]
@@ -34,7 +39,7 @@ class ConversationsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Conversations", id="title")
-        yield ConversationList(id="conversations")
+        yield ConversationList(id="conversations", settle=self.chat.options.list_settle)
         yield Static("Loading conversations…", id="empty")
         yield ConnectionBar()
         yield Footer()
@@ -51,8 +56,20 @@ class ConversationsScreen(Screen[None]):
         conversations = chat.sorted_conversations()
         listing = self.query_one(ConversationList)
         listing.show(
-            conversations, me=chat.me, now=chat.now(), tz=chat.options.tz, typing=set(chat.typing)
+            conversations,
+            me=chat.me,
+            now=chat.now(),
+            tz=chat.options.tz,
+            typing=set(chat.typing),
+            drafts=chat.local.drafts(),
+            unsent=chat.local.not_sent_counts(),
         )
+        wait = listing.unsettled_for
+        if wait > 0 and listing.conversation_ids != [c.id for c in conversations]:
+            # Held while the reader moves; sorted once they pause.
+            if self._resort is not None:
+                self._resort.stop()
+            self._resort = self.set_timer(wait + 0.01, self.refresh_list)
         unread = sum(c.unread_count for c in conversations)
         title = f"Conversations ({len(conversations)})"
         if unread:

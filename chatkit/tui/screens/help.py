@@ -20,12 +20,14 @@ KEYS = (
     ("conversation", "Enter", "send"),
     ("", "Shift+Enter  Ctrl+J", "new line"),
     ("", "PageUp PageDown", "scroll; at the top, load older"),
-    ("", "Ctrl+R", "retry failed messages"),
-    ("", "Esc", "back to the list"),
+    ("", "Ctrl+R", "retry failed, edit refused"),
+    ("", "Ctrl+G", "discard failed and refused"),
+    ("", "/  Ctrl+F", "search (/ in an empty composer)"),
+    ("", "Esc", "back to the list, draft kept"),
 )
 
 LEGEND = (
-    "Your messages: ◷ sending…  ✓ sent  ✓✓ read  ✗ failed.\n"
+    "Your messages: ◷ sending…  ✓ sent  ✓✓ read  ✗ failed  ✗ refused.\n"
     "The bar above the footer shows the connection (connected, reconnecting, offline); "
     "after a reconnect the open conversation catches up on what it missed."
 )

@@ -38,6 +38,12 @@ class Composer(TextArea):
         composer: Composer
         text: str
 
+    @dataclass
+    class SearchRequested(Message):
+        """`/` typed into an empty composer."""
+
+        composer: Composer
+
     def __init__(self, *, id: str | None = None, max_length: int = 4000) -> None:
         super().__init__(
             id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", compact=False
@@ -83,6 +89,11 @@ class Composer(TextArea):
             elif text:
                 self.post_message(self.Submitted(self, text))
                 self.clear()
+            return
+        if event.character == "/" and not self.text:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.SearchRequested(self))
             return
         if event.key in NEWLINE_KEYS:
             event.stop()

@@ -44,7 +44,8 @@ class MessageItem(Static):
         border-left: tall $error;
         background: $error 10%;
     }
-    MessageItem.-match { background: $warning 25%; }
+    MessageItem.-match { background: $warning 15%; }
+    MessageItem.-current-match { background: $warning 40%; }
     """
 
     def __init__(

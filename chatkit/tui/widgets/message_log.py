@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from textual.containers import VerticalScroll
 from textual.message import Message as TextualMessage
+from textual.widgets import Static
 
 from chatkit.tui.widgets.message_item import Delivery, MessageItem
 
@@ -19,6 +20,13 @@ class MessageLog(VerticalScroll):
     MessageLog {
         height: 1fr;
         padding: 1 0 0 0;
+    }
+    MessageLog > .new-divider {
+        color: $accent;
+        text-style: bold;
+        text-align: center;
+        width: 100%;
+        margin-bottom: 1;
     }
     MessageLog > .history-edge {
         color: $text-muted;
@@ -148,8 +156,32 @@ class MessageLog(VerticalScroll):
             ):
                 item.set_delivery(Delivery.READ)
 
-    def failed_items(self) -> list[MessageItem]:
-        return [item for item in self.items.values() if item.delivery is Delivery.FAILED]
+    async def mark_first_unread(self, message_id: str) -> Static | None:
+        """A "New messages" line above the first message not read before opening."""
+        item = self.items.get(message_id)
+        if item is None or self.query(".new-divider"):
+            return None
+        divider = Static("── New messages ──", classes="new-divider")
+        await self.mount(divider, before=item)
+        return divider
+
+    def search(self, query: str) -> list[MessageItem]:
+        """Mark every message containing `query` (any case); the matches, oldest first."""
+        needle = query.casefold()
+        matches = []
+        for item in self.query(MessageItem):
+            hit = bool(needle) and needle in item.text.casefold()
+            item.set_class(hit, "-match")
+            item.set_class(False, "-current-match")
+            if hit:
+                matches.append(item)
+        return matches
+
+    def show_match(self, item: MessageItem) -> None:
+        for other in self.query(".-current-match"):
+            other.remove_class("-current-match")
+        item.add_class("-current-match")
+        self.scroll_to_widget(item, animate=False, immediate=True)
 
     def _register(self, item: MessageItem) -> bool:
         key = item.message_id or "pending:" + (item.client_message_id or "")

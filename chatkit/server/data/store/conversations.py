@@ -142,7 +142,8 @@ class ConversationStore:
         if cached is not None:
             return cached
         row = await self._db.run_read(
-            lambda conn: conn.execute(_PARTICIPANTS, {"conversation_id": conversation_id}).first()
+            lambda conn: conn.execute(_PARTICIPANTS, {"conversation_id": conversation_id}).first(),
+            quick=True,
         )
         if row is None:
             return None

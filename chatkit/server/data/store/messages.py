@@ -146,23 +146,27 @@ _BY_CLIENT_IDS = select(*_MESSAGE_COLUMNS).where(
     messages.c.client_message_id.in_(bindparam("client_ids", expanding=True)),
     messages.c.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
 )
+_LOCK_COLUMNS = (
+    conversations.c.id,
+    conversations.c.mentor_id,
+    conversations.c.mentee_id,
+    conversations.c.last_seq,
+    conversations.c.last_message_id,
+    conversations.c.mentor_read_seq,
+    conversations.c.mentee_read_seq,
+    conversations.c.mentor_unread,
+    conversations.c.mentee_unread,
+    conversations.c.updated_at,
+)
 _LOCK = (
-    select(
-        conversations.c.id,
-        conversations.c.mentor_id,
-        conversations.c.mentee_id,
-        conversations.c.last_seq,
-        conversations.c.last_message_id,
-        conversations.c.mentor_read_seq,
-        conversations.c.mentee_read_seq,
-        conversations.c.mentor_unread,
-        conversations.c.mentee_unread,
-        conversations.c.updated_at,
-    )
+    select(*_LOCK_COLUMNS)
     .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(conversations.c.id)
 )
 _LOCK_FOR_UPDATE = _LOCK.with_for_update()
+# One conversation (every batch at light load): no expanding IN to render per execution.
+_LOCK_ONE = select(*_LOCK_COLUMNS).where(conversations.c.id == bindparam("id"))
+_LOCK_ONE_FOR_UPDATE = _LOCK_ONE.with_for_update()
 _INSERT_MESSAGES = messages.insert()
 _INSERT_NOTIFICATIONS = notifications.insert()
 
@@ -228,9 +232,14 @@ class MessageStore:
     async def apply(
         self, operations: list[Operation], *, now: datetime, notify_delay: float
     ) -> list[Result]:
-        """Apply a batch of writes in one transaction; results come back in the same order."""
+        """Apply a batch of writes in one transaction; results come back in the same order.
+
+        A batch of one is a quick transaction (Database.run_write): at light load it commits
+        on the event loop; larger batches, at saturation, go to the writer thread.
+        """
         return await self._db.run_write(
-            lambda conn: self._apply(conn, operations, now, notify_delay)
+            lambda conn: self._apply(conn, operations, now, notify_delay),
+            quick=len(operations) == 1,
         )
 
     def _apply(
@@ -311,17 +320,18 @@ class MessageStore:
                     }
                 )
             results.append(SendResult(record, created=True))
+        # One row goes as one execute: executemany of a list of one costs more.
         if new_rows:
-            conn.execute(_INSERT_MESSAGES, new_rows)
+            conn.execute(_INSERT_MESSAGES, new_rows[0] if len(new_rows) == 1 else new_rows)
         if outbox:
-            conn.execute(_INSERT_NOTIFICATIONS, outbox)
+            conn.execute(_INSERT_NOTIFICATIONS, outbox[0] if len(outbox) == 1 else outbox)
         changed = [
             self._state_params(conversation_id, state)
             for conversation_id, state in states.items()
             if state.touched
         ]
         if changed:
-            conn.execute(_UPDATE_CONVERSATION, changed)
+            conn.execute(_UPDATE_CONVERSATION, changed[0] if len(changed) == 1 else changed)
         return results
 
     @staticmethod
@@ -342,9 +352,15 @@ class MessageStore:
     ) -> dict[str, _ConversationState]:
         ids = sorted({op.participants.conversation_id for op in operations})
         # Row locks on PostgreSQL, taken in id order so that two processes never deadlock.
-        query = _LOCK_FOR_UPDATE if self._db.dialect == "postgresql" else _LOCK
+        locking = self._db.dialect == "postgresql"
+        if len(ids) == 1:
+            query = _LOCK_ONE_FOR_UPDATE if locking else _LOCK_ONE
+            params: dict[str, Any] = {"id": ids[0]}
+        else:
+            query = _LOCK_FOR_UPDATE if locking else _LOCK
+            params = {"ids": ids}
         states: dict[str, _ConversationState] = {}
-        for row in conn.execute(query, {"ids": ids}):
+        for row in conn.execute(query, params):
             mentor_id, mentee_id = row[1], row[2]
             states[row[0]] = _ConversationState(
                 mentor_id=mentor_id,

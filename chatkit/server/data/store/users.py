@@ -95,7 +95,7 @@ class UserStore:
     async def auth_state(self, user_id: str) -> tuple[bool, datetime | None]:
         """Whether the user exists, and the instant before which their tokens are revoked."""
         row = await self._db.run_read(
-            lambda conn: conn.execute(_AUTH_STATE, {"user_id": user_id}).first()
+            lambda conn: conn.execute(_AUTH_STATE, {"user_id": user_id}).first(), quick=True
         )
         if row is None:
             return False, None
