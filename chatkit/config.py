@@ -38,10 +38,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     # [limits]
-    message_rate: str = "30/second"
-    event_rate: str = "50/second"
+    message_rate: str = "1200/10 seconds"
+    event_rate: str = "2400/10 seconds"
     max_sockets_per_user: int = Field(default=100, ge=0)
     typing_timeout: float = Field(default=8.0, gt=0)
+    # Seconds a user's last socket may stay closed before partners are told they went offline.
+    presence_grace: float = Field(default=5.0, ge=0)
 
     # [database]
     database_url: str = "sqlite+aiosqlite:///./chatkit.db"
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # Seconds of clock skew tolerated on exp and nbf, for issuers whose clock drifts.
+    jwt_leeway: float = Field(default=0.0, ge=0, le=3600)
 
     # [redis]
     redis_url: str = ""
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
     notify_include_content: bool = True
     notify_max_attempts: int = Field(default=5, ge=1, le=100)
     notify_retry_delay: float = Field(default=60.0, ge=0)
+    # Seconds a finished (sent, dropped, failed) notification row is kept; 0 keeps them all.
+    notify_retention: float = Field(default=30 * 86400.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -187,6 +193,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("limits", "event_rate"): "event_rate",
     ("limits", "max_sockets_per_user"): "max_sockets_per_user",
     ("limits", "typing_timeout"): "typing_timeout",
+    ("limits", "presence_grace"): "presence_grace",
     ("database", "url"): "database_url",
     ("jwt", "secret"): "jwt_secret",
     ("jwt", "secret_file"): "secret_file",
@@ -196,6 +203,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("jwt", "jwks_url"): "jwt_jwks_url",
     ("jwt", "issuer"): "jwt_issuer",
     ("jwt", "audience"): "jwt_audience",
+    ("jwt", "leeway"): "jwt_leeway",
     ("redis", "url"): "redis_url",
     ("redis", "presence_ttl"): "presence_ttl",
     ("notify", "smtp_url"): "smtp_url",
@@ -209,6 +217,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("notify", "include_content"): "notify_include_content",
     ("notify", "max_attempts"): "notify_max_attempts",
     ("notify", "retry_delay"): "notify_retry_delay",
+    ("notify", "retention"): "notify_retention",
 }
 
 

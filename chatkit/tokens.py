@@ -37,7 +37,8 @@ class TokenError(Exception):
 @dataclass(frozen=True, slots=True)
 class Claims:
     user_id: str
-    expires_at: float
+    expires_at: float  # the token's exp
+    accepted_until: float  # exp plus the configured leeway: when the server stops accepting it
     issued_at: float | None
     is_admin: bool
     raw: dict[str, Any]
@@ -111,6 +112,7 @@ class TokenVerifier:
         self._algorithms = [settings.jwt_algorithm]
         self._issuer = settings.jwt_issuer or None
         self._audience = settings.jwt_audience or None
+        self._leeway = settings.jwt_leeway
         self._jwks: jwt.PyJWKClient | None = None
         self._key: str | None = None
         self._verified: LRUCache[str, Claims] = LRUCache(VERIFIED_CACHE_SIZE)
@@ -129,11 +131,15 @@ class TokenVerifier:
     def verify(self, token: str | None) -> Claims:
         if not token:
             raise TokenError("missing_token", "no token was given")
+        if not token.isascii():
+            # A JWT is ASCII; a latin-1 byte in the header arrives as a surrogate escape that
+            # the JWT library cannot even encode.
+            raise TokenError("malformed_token", "the token is not a well-formed JWT")
         # Clients send the same token with every request: checking a signature costs ~50 µs,
         # remembering that it was good costs a dictionary lookup. Expiry is still checked.
         known = self._verified.get(token)
         if known is not None:
-            if known.expires_at > time.time():
+            if known.accepted_until > time.time():
                 return known
             del self._verified[token]
         claims = self._verify(token)
@@ -151,6 +157,7 @@ class TokenVerifier:
                 algorithms=self._algorithms,
                 issuer=self._issuer,
                 audience=self._audience,
+                leeway=self._leeway,
                 # A token "issued in the future" only means the issuer's clock runs ahead.
                 options={
                     "require": ["exp", "sub"],
@@ -187,6 +194,7 @@ class TokenVerifier:
         return Claims(
             user_id=user_id,
             expires_at=float(payload["exp"]),
+            accepted_until=float(payload["exp"]) + self._leeway,
             issued_at=float(issued_at) if isinstance(issued_at, int | float) else None,
             is_admin=payload.get("role") == ADMIN_ROLE,
             raw=payload,

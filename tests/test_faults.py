@@ -190,6 +190,7 @@ async def test_readiness_reports_a_database_outage_and_the_recovery(
         proxy.restore()
 
         assert down.status == 503 and down.body["checks"]["database"] == "unavailable"
+        assert down.body["error"]["code"] == "not_ready", "every error status has `error`"
         assert elapsed < OUTAGE_BOUND_SECONDS
 
         async def ready() -> bool:

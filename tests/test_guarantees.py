@@ -93,6 +93,33 @@ async def test_reauth_swaps_in_a_fresh_token_without_reconnecting(api: Api) -> N
     assert expired["error"]["code"] == "token_expired"
 
 
+async def test_jwt_leeway_applies_at_connect_on_rest_and_to_the_socket_expiry(
+    custom_api: Custom,
+) -> None:
+    from chatkit.tokens import mint
+
+    async with custom_api(jwt_leeway=8) as api:
+        user = await api.user("Skewed Clock")
+        # Expired 5 s ago by this server's clock: within the 8 s leeway for 3 s more.
+        token = mint(api.server.settings, user_id=user, ttl_seconds=5, now=time.time() - 10)
+        rest = await api.get("/api/conversations", token=token)
+        async with connected(api.server.url, token) as socket:
+            with pytest.raises(asyncio.TimeoutError):
+                await socket.next("token_expired", timeout=1.5)  # exp has passed, leeway not
+            cut = await socket.next("token_expired", timeout=10)
+            await asyncio.wait_for(socket.disconnected.wait(), 5)
+    async with custom_api(jwt_leeway=0) as strict:
+        user = await strict.user("Skewed Clock")
+        token = mint(strict.server.settings, user_id=user, ttl_seconds=5, now=time.time() - 10)
+        refused_rest = await strict.get("/api/conversations", token=token)
+        refused_socket = await refused(strict.server.url, auth={"token": token})
+
+    assert rest.status == 200
+    assert cut["code"] == "token_expired"
+    assert refused_rest.status == 401 and refused_rest.body["error"]["code"] == "token_expired"
+    assert refused_socket["data"]["code"] == "token_expired"
+
+
 async def test_revocation_cuts_live_sockets_and_refuses_old_tokens(api: Api) -> None:
     from chatkit.tokens import mint
 

@@ -44,6 +44,26 @@ def test_admin_tokens_without_a_user_carry_the_nil_subject() -> None:
     assert claims.is_admin and claims.user_id == NIL_USER
 
 
+def test_leeway_tolerates_clock_skew_on_exp_and_nbf() -> None:
+    user = str(uuid.uuid4())
+    now = int(time.time())
+    expired = _forge({"sub": user, "iat": now - 65, "exp": now - 5})
+    early = _forge({"sub": user, "iat": now, "nbf": now + 5, "exp": now + 60})
+    strict = TokenVerifier(_settings())
+    lenient = TokenVerifier(_settings(jwt_leeway=10))
+
+    claims = lenient.verify(expired)
+    assert lenient.verify(early).user_id == user
+    for token, code in ((expired, "token_expired"), (early, "token_not_yet_valid")):
+        with pytest.raises(TokenError) as refused:
+            strict.verify(token)
+        assert refused.value.code == code
+    assert claims.expires_at == now - 5
+    assert claims.accepted_until == now + 5
+    with pytest.raises(TokenError, match="expired"):
+        TokenVerifier(_settings(jwt_leeway=4)).verify(expired)
+
+
 def _forge(payload: dict[str, object], *, alg: str = "HS256", key: str = SECRET) -> str:
     return jwt.encode(payload, key, algorithm=alg)
 

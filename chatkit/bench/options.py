@@ -31,6 +31,7 @@ class ProfileSpec:
     in_flight: int = 1  # POSTs each Locust user keeps going (closed loop)
     messages: int = 0  # history messages seeded before the run
     sends_messages: bool = False
+    rate: float | None = None  # open loop by default at this many messages per second
 
     @property
     def locustfile(self) -> Path:
@@ -74,6 +75,17 @@ PROFILES: dict[str, ProfileSpec] = {
             "N idle sockets held open: server memory per connection",
             users=1000,
             spawn_rate=200,
+        ),
+        ProfileSpec(
+            "soak",
+            "chat, typing, read marks, reconnect churn, history reads and idle sockets for a "
+            "long time; fails when the server's RSS, open files, asyncio tasks or database "
+            "connections keep growing after the warm-up",
+            users=10,
+            spawn_rate=20,
+            duration=600.0,
+            sends_messages=True,
+            rate=10.0,
         ),
         ProfileSpec(
             "history",
@@ -137,6 +149,7 @@ class BenchOptions:
             tabs=spec.tabs,
             in_flight=spec.in_flight,
             messages=spec.messages,
+            rate=spec.rate,
         )
         values = {key: value for key, value in overrides.items() if value is not None}
         return replace(base, **values)  # type: ignore[arg-type]
@@ -173,6 +186,8 @@ class BenchOptions:
         for name, _ in self.target.server_settings:
             if name not in Settings.model_fields or name in _RESERVED_SETTINGS:
                 found.append(f"--server-setting: {name!r} is not a setting the bench may change")
+        if self.profile.name == "soak" and self.target.url and not self.target.server_pid:
+            found.append("soak samples the server's resources: give --server-pid with --url")
         if self.py_spy is not None and self.target.url and not self.target.server_pid:
             found.append("--py-spy needs a local server: the embedded one, or --server-pid")
         return found

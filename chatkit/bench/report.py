@@ -106,6 +106,15 @@ def build(
     return report
 
 
+def add_soak(report: dict[str, Any], trends: dict[str, Any]) -> None:
+    """The soak's resource trends, and a failure for each that kept growing."""
+    from chatkit.bench.soak import failures
+
+    report["soak"] = trends
+    report["failures"] += failures(trends)
+    report["passed"] = not report["failures"]
+
+
 def _machine(
     facts: RunFacts, server: ProcessSampler | None, generator: ProcessSampler | None
 ) -> dict[str, Any]:
@@ -340,6 +349,11 @@ def table(report: dict[str, Any]) -> Table:
         f"{generator['processes']} process(es), CPU {generator['cpu_percent']}% of a core"
         + (" — saturated, numbers are limited by it" if generator["cpu_warning"] else ""),
     )
+    for name, trend in report.get("soak", {}).get("resources", {}).items():
+        if trend["measured"]:
+            medians = " → ".join(str(value) for value in trend["window_medians"])
+            state = "[red]keeps growing[/]" if trend["growing"] else "steady"
+            grid.add_row(f"soak: {name}", f"{medians} (peak {trend['peak']}), {state}")
     for failure in report["failures"]:
         grid.add_row("[red]failed[/]", failure)
     return grid

@@ -30,12 +30,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from chatkit.bench import report as reports
+from chatkit.bench import soak
 from chatkit.bench.options import BenchOptions
 from chatkit.bench.plan import PROGRESS_FILE, RESULTS_DIR, RUN_DIR_ENV, prepare_run_dir
 from chatkit.bench.profiler import ServerProfile
 from chatkit.bench.provision import build_plan
 from chatkit.bench.results import WorkerResult
 from chatkit.bench.sampler import ProcessSampler
+from chatkit.bench.soak import ResourceSampler
 from chatkit.bench.target import (
     BenchError,
     EmbeddedServer,
@@ -95,8 +97,13 @@ def _run(
     profile = (
         ServerProfile(options.py_spy, pid, options.duration) if options.py_spy and pid else None
     )
+    resources = (
+        ResourceSampler(pid, f"{url}/metrics") if options.profile.name == "soak" and pid else None
+    )
     if server_sampler is not None:
         server_sampler.start()
+    if resources is not None:
+        resources.start()
     try:
         started = time.monotonic()
         plan = asyncio.run(_provision(options, url, minter, console))
@@ -118,6 +125,8 @@ def _run(
     finally:
         if server_sampler is not None:
             server_sampler.stop()
+        if resources is not None:
+            resources.stop()
     result, files = WorkerResult.load_all(run_dir / RESULTS_DIR)
     if files == 0:
         raise BenchError(f"Locust failed (exit code {exit_code}): {_tail(run_dir / 'locust.log')}")
@@ -137,7 +146,12 @@ def _run(
         server_rss_before=before.rss_bytes if before is not None else None,
         load_before=load_before,
     )
-    return reports.build(options, facts, result, server_sampler, generator)
+    report = reports.build(options, facts, result, server_sampler, generator)
+    steady, drain = times.get("steady"), times.get("drain")
+    if resources is not None and steady is not None and drain is not None:
+        after_warm_up = steady + soak.warm_up_seconds(options.duration)
+        reports.add_soak(report, soak.verdict(resources.snapshot(), after_warm_up, drain))
+    return report
 
 
 async def _provision(options: BenchOptions, url: str, minter: Minter, console: Console) -> Any:

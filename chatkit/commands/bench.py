@@ -32,7 +32,8 @@ def bench(
     duration: Annotated[
         float | None,
         typer.Option(
-            help="Seconds of the timed phase, after the ramp (default 20).", show_default=False
+            help="Seconds of the timed phase, after the ramp (default 20; soak 600).",
+            show_default=False,
         ),
     ] = None,
     rate: Annotated[

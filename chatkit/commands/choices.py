@@ -60,6 +60,7 @@ class BenchProfile(StrEnum):
     connect_storm = "connect-storm"
     idle = "idle"
     history = "history"
+    soak = "soak"
 
 
 def value_of(choice: StrEnum | None) -> str | None:

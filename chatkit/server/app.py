@@ -13,14 +13,23 @@ from chatkit.server.data import migrate
 from chatkit.server.data.database import Database
 from chatkit.server.data.store import Store
 from chatkit.server.data.writer import MessageWriter
+from chatkit.server.errors import errors_in_json
 from chatkit.server.http.auth import Authenticator
 from chatkit.server.http.edge import edge_middleware
-from chatkit.server.http.routes import admin, conversations, health, notifications, openapi
+from chatkit.server.http.routes import (
+    admin,
+    conversations,
+    health,
+    message_changes,
+    notifications,
+    openapi,
+)
 from chatkit.server.metrics import Metrics
 from chatkit.server.notify import build_worker
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.namespace import ChatNamespace
 from chatkit.server.realtime.presence import LocalPresence, Presence, RedisPresence
+from chatkit.server.realtime.presence_events import PresenceEvents
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.redis_manager import RedisRoomManager
 from chatkit.server.realtime.rooms import RoomLinkingManager
@@ -127,7 +136,7 @@ def create_app(
         engineio_logger=False,
         max_http_buffer_size=settings.max_body_bytes,
     )
-    metrics = Metrics()
+    metrics = Metrics(database_connections=database.open_connections)
     limits = RateLimits(settings)
     publisher = Publisher(sio, metrics)
     typing = TypingTracker(publisher.user_typing, timeout=settings.typing_timeout)
@@ -139,10 +148,19 @@ def create_app(
         notify_delay=settings.notify_delay,
         metrics=metrics,
     )
+    presence_events = PresenceEvents(
+        presence,
+        conversations=store.conversations,
+        users=store.users,
+        publisher=publisher,
+        grace=settings.presence_grace,
+        sweep_every=settings.presence_ttl / 3,
+        restart_grace=max(settings.presence_ttl, settings.presence_grace),
+    )
     chat = ChatNamespace(
         store=store,
         authenticator=authenticator,
-        presence=presence,
+        presence=presence_events,
         writer=writer,
         publisher=publisher,
         typing=typing,
@@ -158,6 +176,7 @@ def create_app(
         middlewares=[edge_middleware(authenticator, metrics)],
         client_max_size=settings.max_body_bytes,
     )
+    app.on_response_prepare.append(errors_in_json)
     app[SERVICES] = Services(
         settings=settings,
         database=database,
@@ -174,6 +193,7 @@ def create_app(
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
+    app.router.add_routes(message_changes.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(notifications.routes)
     app.router.add_routes(openapi.routes)
@@ -188,6 +208,7 @@ def create_app(
             lifespan(presence.start, presence.close),
             lifespan(sio.start_manager, sio.stop_manager),
             lifespan(publisher.start, publisher.stop),
+            lifespan(presence_events.start, presence_events.stop),
             lifespan(writer.start, writer.stop),
             lifespan(chat.start, chat.stop),
             lifespan(metrics.start, metrics.stop),
@@ -199,6 +220,7 @@ def create_app(
     async def close_connections(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for in-flight requests: long-polls and
         # websockets end now, so clients reconnect instead of hanging until the timeout.
+        presence_events.shutting_down()
         await sio.close_all_transports()
 
     app.on_shutdown.append(close_connections)

@@ -7,8 +7,10 @@ namespace turns them into `{"ok": false, "error": {...}}` acknowledgements.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
-from aiohttp import web
+import orjson
+from aiohttp import hdrs, web
 
 from chatkit.server.wire.jsonutil import json_response
 from chatkit.wire import Error
@@ -78,6 +80,12 @@ class PayloadTooLarge(ChatkitError):
     message = "the request body is too large"
 
 
+class UriTooLong(ChatkitError):
+    status = 414
+    code = "uri_too_long"
+    message = "the request line is longer than 8190 bytes; send long values in the body"
+
+
 class UnsupportedMediaType(ChatkitError):
     status = 415
     code = "unsupported_media_type"
@@ -88,6 +96,12 @@ class Unprocessable(ChatkitError):
     status = 422
     code = "validation_error"
     message = "a field has an invalid value"
+
+
+class HeadersTooLarge(ChatkitError):
+    status = 431
+    code = "headers_too_large"
+    message = "a request header is longer than 8190 bytes"
 
 
 class RateLimited(ChatkitError):
@@ -114,8 +128,10 @@ _HTTP_EXCEPTIONS: dict[int, type[ChatkitError]] = {
     404: NotFound,
     405: MethodNotAllowed,
     413: PayloadTooLarge,
+    414: UriTooLong,
     415: UnsupportedMediaType,
     422: Unprocessable,
+    431: HeadersTooLarge,
 }
 
 
@@ -132,7 +148,10 @@ def render_failure(exc: Exception, request: web.Request) -> web.StreamResponse:
             raise exc  # a redirect is a response, not a failure
         return error_response(_from_http(exc))
     from chatkit.server.data.database import is_unavailable
+    from chatkit.server.http.parser_errors import is_protocol_failure, protocol_failure
 
+    if is_protocol_failure(exc):  # a body its Content-Encoding or chunking does not decode
+        return error_response(protocol_failure(exc))
     if is_unavailable(exc):
         log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
         return error_response(
@@ -142,6 +161,45 @@ def render_failure(exc: Exception, request: web.Request) -> web.StreamResponse:
             )
         )
     log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+    return internal_error_response()
+
+
+_ERROR_BODY_PREFIX = b'{"error":'
+
+
+async def errors_in_json(request: web.Request, response: web.StreamResponse) -> None:
+    """Error responses that others write (Engine.IO's refusals on /socket.io, aiohttp's 417 for
+    an unknown Expect) in the contract's shape too; ours pass through untouched."""
+    if response.status < 400 or not isinstance(response, web.Response):
+        return
+    body = response.body
+    if isinstance(body, bytes) and body.startswith(_ERROR_BODY_PREFIX):
+        return
+    error = status_error(response.status)
+    text = _text_of(body)
+    if text:
+        error.message = text
+    body = orjson.dumps(error.body())
+    response.body = body
+    response.content_type = "application/json"
+    # The headers were prepared for the old body already (the signal runs after that).
+    response.headers[hdrs.CONTENT_LENGTH] = str(len(body))
+
+
+def _text_of(body: object) -> str:
+    """A short human message from a body that is text or a JSON string."""
+    if not isinstance(body, bytes) or len(body) > 200:
+        return ""
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        decoded = body.decode("utf-8", "replace")
+    if not isinstance(decoded, str):
+        return ""
+    return "".join(char for char in decoded.strip() if char.isprintable())
+
+
+def internal_error_response() -> web.Response:
     failed: Error = {
         "error": {"code": "internal_error", "message": "the server failed; it was logged"}
     }
@@ -152,9 +210,18 @@ def _from_http(exc: web.HTTPException) -> ChatkitError:
     """aiohttp's own refusals (no route, wrong method, body too large) in our shape."""
     if exc.status == 404:
         return NotFound("no such endpoint", code="not_found")
-    error_class = _HTTP_EXCEPTIONS.get(exc.status)
+    return status_error(exc.status)
+
+
+def status_error(status: int) -> ChatkitError:
+    """The error for a bare status (from aiohttp, which gives no more than that)."""
+    error_class = _HTTP_EXCEPTIONS.get(status)
     if error_class is not None:
         return error_class()
-    error = ChatkitError(exc.reason.lower(), code=exc.reason.lower().replace(" ", "_"))
-    error.status = exc.status
+    try:
+        reason = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        reason = "error"
+    error = ChatkitError(reason, code=reason.replace(" ", "_").replace("-", "_"))
+    error.status = status
     return error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import (
@@ -34,7 +35,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, database_connections: Callable[[], int] | None = None) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
         self._process = ProcessCollector(registry=None)
@@ -90,6 +91,20 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+        if not os.environ.get(MULTIPROCESS_ENV):
+            # Read when scraped, in the event loop's thread (the /metrics handler): what a
+            # leak shows as (`chatkit bench soak` watches both). One process only: the
+            # multi-process collector cannot call functions.
+            Gauge(
+                "chatkit_asyncio_tasks", "asyncio tasks alive in this process", registry=registry
+            ).set_function(_asyncio_tasks)
+            if database_connections is not None:
+                Gauge(
+                    "chatkit_db_connections",
+                    "Database connections the pools hold open, in use or idle",
+                    registry=registry,
+                ).set_function(database_connections)
+
     def refresh_process(self) -> None:
         """Copy this process's figures into its per-worker gauges (multi-process mode)."""
         for family in self._process.collect():
@@ -127,6 +142,13 @@ class Metrics:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         self.http_duration.labels(request.method, route, str(status)).observe(seconds)
+
+
+def _asyncio_tasks() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # no running loop: scraped from elsewhere than the handler
+        return 0.0
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

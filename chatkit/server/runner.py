@@ -26,13 +26,12 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from aiohttp import web
-
 from chatkit.config import ConfigError, Settings, signing_secret
 from chatkit.server.app import create_app
 from chatkit.server.data import migrate
 from chatkit.server.data.database import Database
 from chatkit.server.http import logs
+from chatkit.server.http.parser_errors import JsonErrorRunner
 from chatkit.server.metrics import MULTIPROCESS_ENV
 from chatkit.server.realtime.transport import front
 
@@ -52,7 +51,7 @@ async def serve(
     run_migrations: bool = True,
 ) -> None:
     app = create_app(settings, run_migrations=run_migrations)
-    runner = web.AppRunner(
+    runner = JsonErrorRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     await runner.setup()

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from chatkit.config import Settings
 from chatkit.server.app import create_app
+from chatkit.server.http.parser_errors import JsonErrorRunner
 from tests.support.server import RunningServer
 
 
@@ -30,7 +31,7 @@ class RestartableServer:
 
     async def start(self) -> RunningServer:
         app = create_app(self.settings)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
+        runner = JsonErrorRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
         await runner.setup()
         # reuse_address lets the restart bind the port its predecessor's connections still
         # hold in TIME_WAIT.

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from chatkit.config import Settings
 from chatkit.server.app import create_app
+from chatkit.server.http.parser_errors import JsonErrorRunner
 from chatkit.server.realtime.transport import front
 from chatkit.server.services import SERVICES, Services
 from chatkit.tokens import mint
@@ -44,7 +45,7 @@ class RunningServer(Endpoint):
 @asynccontextmanager
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
+    runner = JsonErrorRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
     await runner.setup()
     listening = await front.listen(runner, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]

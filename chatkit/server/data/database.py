@@ -173,6 +173,18 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def open_connections(self) -> int:
+        """Connections the pools hold open right now, in use or idle (for /metrics)."""
+        pools = [self.engine.pool] + ([self._sync.pool] if self._sync is not None else [])
+        total = 0
+        for pool in pools:
+            # QueuePool knows both; other pools (StaticPool, NullPool) hold at most one.
+            checked_in = getattr(pool, "checkedin", None)
+            checked_out = getattr(pool, "checkedout", None)
+            if callable(checked_in) and callable(checked_out):
+                total += int(checked_in()) + int(checked_out())
+        return total
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._sync is not None:

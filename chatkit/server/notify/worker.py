@@ -29,6 +29,8 @@ log = logging.getLogger("chatkit.notify")
 MAX_BACKOFF_SECONDS = 3600.0
 # Claims handled in one round before the worker yields (a retry_delay of 0 must not spin).
 MAX_CLAIMS_PER_ROUND = 200
+# Old rows are looked for at most this often (each look is one indexed DELETE or a few).
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(slots=True)
@@ -37,6 +39,7 @@ class RoundReport:
     dropped: int = 0
     retried: int = 0
     failed: int = 0
+    pruned: int = 0
 
 
 class NotifyWorker:
@@ -50,6 +53,7 @@ class NotifyWorker:
         max_attempts: int,
         retry_delay: float,
         lease: float,
+        retention: float = 0.0,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -60,6 +64,8 @@ class NotifyWorker:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._lease = lease
+        self._retention = retention
+        self._next_prune: datetime | None = None
         self.owner = owner or _default_owner()
         self._clock = clock
         self._stopping = asyncio.Event()
@@ -91,6 +97,10 @@ class NotifyWorker:
     async def run_once(self) -> RoundReport:
         """Deliver everything due now; returns what happened."""
         report = RoundReport()
+        now = self._clock()
+        if self._retention > 0 and (self._next_prune is None or now >= self._next_prune):
+            self._next_prune = now + timedelta(seconds=PRUNE_INTERVAL_SECONDS)
+            report.pruned = await self.prune()
         async with self.mailer.session() as mail:
             for _ in range(MAX_CLAIMS_PER_ROUND):
                 if self._stopping.is_set():
@@ -102,6 +112,16 @@ class NotifyWorker:
                     break
                 await self._deliver(claim, mail, report)
         return report
+
+    async def prune(self) -> int:
+        """Delete finished notifications older than the retention period (none if it is 0)."""
+        if self._retention <= 0:
+            return 0
+        before = self._clock() - timedelta(seconds=self._retention)
+        pruned = await self._store.prune(before=before)
+        if pruned:
+            log.info("pruned %d finished notification(s) older than %s", pruned, before)
+        return pruned
 
     async def _deliver(self, claim: Claim, mail: MailSession, report: RoundReport) -> None:
         store = self._store
@@ -126,8 +146,19 @@ class NotifyWorker:
                 now=self._clock(),
             )
             return
-        read = [item for item in delivery.messages if item.message.seq <= delivery.read_seq]
-        unread = [item for item in delivery.messages if item.message.seq > delivery.read_seq]
+        # Read at send time: edited messages show their current text, deleted ones are left
+        # out, and an email whose messages were all deleted is not sent.
+        deleted = [item for item in delivery.messages if item.message.deleted_at is not None]
+        if deleted:
+            report.dropped += await store.mark_dropped(
+                claim,
+                [item.notification_id for item in deleted],
+                reason="deleted before the email was due",
+                now=self._clock(),
+            )
+        live = [item for item in delivery.messages if item.message.deleted_at is None]
+        read = [item for item in live if item.message.seq <= delivery.read_seq]
+        unread = [item for item in live if item.message.seq > delivery.read_seq]
         if read:
             report.dropped += await store.mark_dropped(
                 claim,
@@ -229,5 +260,6 @@ def build_worker(
         # Long enough for one email's SMTP conversation, short enough that a crashed worker's
         # claim is picked up again within minutes.
         lease=4 * settings.smtp_timeout + 60,
+        retention=settings.notify_retention,
         owner=owner,
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatkit.ids import new_id
@@ -30,7 +30,7 @@ from chatkit.server.data.models import messages_table as messages
 from chatkit.server.data.models import notifications_table as notifications
 from chatkit.server.data.models import sessions_table as sessions
 from chatkit.server.data.models import users_table as users
-from chatkit.server.data.store.messages import _MESSAGE_COLUMNS, _record
+from chatkit.server.data.store.message_rows import MESSAGE_COLUMNS, message_record
 from chatkit.server.data.store.records import (
     NOTIFICATION_STATUSES as STATUSES,
 )
@@ -38,6 +38,9 @@ from chatkit.server.data.store.records import MessageRecord, NotificationRecord
 from chatkit.server.errors import Conflict, NotFound
 
 _N = notifications
+# Rows nothing will ever happen to again (a requeue may still revive them until pruned).
+FINISHED = ("sent", "dropped", "failed")
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,31 @@ class NotificationStore:
         )
         return await self._db.run_write(lambda conn: int(conn.execute(statement).rowcount))
 
+    async def prune(self, *, before: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Delete finished rows (sent, dropped, failed) last changed before `before`; how many.
+
+        In batches, each its own transaction, so SQLite's one writer is never held for long.
+        """
+
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(_N.c.id)
+                    .where(_N.c.status.in_(FINISHED), _N.c.updated_at < before)
+                    .limit(batch)
+                )
+            )
+            if ids:
+                conn.execute(delete(_N).where(_N.c.id.in_(ids)))
+            return len(ids)
+
+        total = 0
+        while True:
+            deleted = await self._db.run_write(work)
+            total += deleted
+            if deleted < batch:
+                return total
+
     async def requeue(self, *, notification_id: str, now: datetime) -> NotificationRecord:
         """Put a failed, dropped or waiting notification up for sending now, attempts reset."""
 
@@ -327,7 +355,7 @@ def _delivery(conn: Connection, claim: Claim) -> Delivery | None:
     sender_id = mentee_id if is_mentor else mentor_id
     sender_name = conn.scalar(select(users.c.full_name).where(users.c.id == sender_id))
     rows = conn.execute(
-        select(_N.c.id, *_MESSAGE_COLUMNS)
+        select(_N.c.id, *MESSAGE_COLUMNS)
         .select_from(_N.outerjoin(messages, messages.c.id == _N.c.message_id))
         .where(_N.c.claim_id == claim.id)
         .order_by(messages.c.seq)
@@ -338,7 +366,7 @@ def _delivery(conn: Connection, claim: Claim) -> Delivery | None:
         if row[1] is None:
             orphans.append(row[0])
         else:
-            queued.append(QueuedMessage(row[0], _record(row[1:])))
+            queued.append(QueuedMessage(row[0], message_record(row[1:])))
     return Delivery(
         claim=claim,
         recipient=Recipient(*recipient),

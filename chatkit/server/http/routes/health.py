@@ -33,10 +33,11 @@ async def readyz(request: web.Request) -> web.Response:
         except Exception as exc:  # any failure means "not ready", whatever was raised
             log.warning("readiness: %s check failed: %s", name, exc)
             checks[name] = "unavailable"
-    ready = all(state == "ok" for state in checks.values())
-    return json_response(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
-    )
+    if all(state == "ok" for state in checks.values()):
+        return json_response({"status": "ok", "checks": checks})
+    failing = ", ".join(name for name, state in checks.items() if state != "ok")
+    error = {"code": "not_ready", "message": f"not ready: {failing} unavailable"}
+    return json_response({"error": error, "status": "unavailable", "checks": checks}, status=503)
 
 
 @routes.get("/metrics")
