@@ -9,17 +9,21 @@ import json
 import os
 import socket
 import struct
+from pathlib import Path
 
 import aiohttp
 
+from tests.conftest import make_settings
 from tests.support.api import Api
 from tests.support.processes import eventually
 from tests.support.rawsocket import raw_connected
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, running_server
 from tests.support.sockets import connected
+from tests.test_faults import BULKY
 from tests.test_seed_client import NODE_DIR, _node_ready
 
 TIMEOUT = 5.0
+MAX_BULKY_MESSAGES = 600  # ~15 MB: the kernel takes up to a few MB before pushing back
 
 
 async def test_a_websocket_session_is_kept_by_the_lean_transport(
@@ -194,3 +198,43 @@ async def test_the_official_client_works_over_websocket_only(
     assert seen["postStatus"] == 201
     assert seen["message"] == "over the lean websocket"
     assert seen["pings"] >= 3
+
+
+async def test_a_client_that_stops_reading_is_closed_past_the_backlog(
+    database_url: str, tmp_path: Path
+) -> None:
+    """No queue per socket: frames wait in the transport's buffer, and a client that lets
+    more than `max_backlog` bytes pile up there is closed (the server does not hold an
+    unbounded backlog for it); the others keep being served."""
+    settings = make_settings(database_url, tmp_path, message_rate="off")
+    async with running_server(settings) as server, Api(server) as api:
+        await _stalled_client_is_closed(api, server)
+
+
+async def _stalled_client_is_closed(api: Api, server: RunningServer) -> None:
+    pair = await api.pair()
+    hub = server.services.sio.lean
+    hub.max_backlog = 64 * 1024
+    chat = server.services.chat
+
+    async with (
+        connected(server.url, pair.mentor_token) as reader,
+        raw_connected(server.url, pair.mentee_token, receive_buffer=4096) as stalled,
+    ):
+        await stalled.call("join_conversation", {"conversationId": pair.conversation_id})
+        # From here on `stalled` never reads again.
+        sent = 0
+        while chat.connected_sockets == 2 and sent < MAX_BULKY_MESSAGES:
+            reply = await api.post(
+                f"/api/conversations/{pair.conversation_id}/messages",
+                token=pair.mentor_token,
+                json={**BULKY, "clientMessageId": str(sent)},
+            )
+            assert reply.status == 201
+            sent += 1
+            await reader.next("new_message")  # the reader keeps up
+
+        still = await reader.call("leave_conversation", {"conversationId": "x"})
+
+    assert chat.connected_sockets <= 1, f"not closed after {sent} messages"
+    assert still == {"ok": True}

@@ -42,7 +42,7 @@ Gone = Callable[[str, str], None]
 
 
 class LeanSocket(asyncio.Protocol):
-    __slots__ = ("sid", "transport", "parser", "hub", "awaiting_pong", "slot", "closed")
+    __slots__ = ("sid", "transport", "parser", "hub", "awaiting_pong", "slot", "closed", "paused")
 
     def __init__(self, hub: LeanHub, sid: str, transport: asyncio.Transport) -> None:
         self.sid = sid
@@ -52,6 +52,7 @@ class LeanSocket(asyncio.Protocol):
         self.awaiting_pong = False
         self.slot = 0
         self.closed = False
+        self.paused = False
 
     # --- in ------------------------------------------------------------------------------
 
@@ -108,16 +109,17 @@ class LeanSocket(asyncio.Protocol):
             self.transport.write(wsframes.frame(wsframes.TEXT, encoded.encode()))
         else:
             self.transport.write(wsframes.frame(wsframes.BINARY, encoded))
-
-    def pause_writing(self) -> None:
-        # The transport buffers past its high-water mark; only a client that stopped
-        # reading gets this far behind.
-        if self.transport.get_write_buffer_size() > MAX_BACKLOG:
+        # Past the transport's high-water mark the frames wait in its buffer; only a client
+        # that stopped reading gets `max_backlog` behind.
+        if self.paused and self.transport.get_write_buffer_size() > self.hub.max_backlog:
             log.info("closing websocket %s: its client stopped reading", self.sid)
             self.close(wsframes.GOING_AWAY, "too far behind", TRANSPORT_ERROR, abort=True)
 
+    def pause_writing(self) -> None:
+        self.paused = True
+
     def resume_writing(self) -> None:
-        pass
+        self.paused = False
 
     # --- end -----------------------------------------------------------------------------
 
@@ -232,6 +234,7 @@ class LeanHub:
     ) -> None:
         self.sockets: dict[str, LeanSocket] = {}
         self.wheel = PingWheel(ping_interval, ping_timeout)
+        self.max_backlog = MAX_BACKLOG
         self.max_size = max_size
         self.received = received
         self._new_sid = new_sid
