@@ -38,10 +38,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     # [limits]
-    message_rate: str = "30/second"
-    event_rate: str = "50/second"
+    message_rate: str = "1200/10 seconds"
+    event_rate: str = "2400/10 seconds"
     max_sockets_per_user: int = Field(default=100, ge=0)
     typing_timeout: float = Field(default=8.0, gt=0)
+    # Seconds a user's last socket may stay closed before partners are told they went offline.
+    presence_grace: float = Field(default=5.0, ge=0)
 
     # [database]
     database_url: str = "sqlite+aiosqlite:///./chatkit.db"
@@ -191,6 +193,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("limits", "event_rate"): "event_rate",
     ("limits", "max_sockets_per_user"): "max_sockets_per_user",
     ("limits", "typing_timeout"): "typing_timeout",
+    ("limits", "presence_grace"): "presence_grace",
     ("database", "url"): "database_url",
     ("jwt", "secret"): "jwt_secret",
     ("jwt", "secret_file"): "secret_file",

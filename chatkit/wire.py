@@ -50,10 +50,21 @@ class Error(TypedDict):
     error: ErrorDetail
 
 
+OptionalInstant = Annotated[
+    str | None,
+    Field(pattern=INSTANT_PATTERN, json_schema_extra={"format": "date-time"}),
+]
+
+
 class Person(TypedDict):
     id: Uuid
     fullName: str
     avatarUrl: str | None
+    # Presence (an extension): what `presence` events last said; when the last socket closed.
+    online: Annotated[bool, Field(description="Shown online (presence).")]
+    lastSeenAt: Annotated[
+        OptionalInstant, Field(description="When the user's last socket closed; null if never.")
+    ]
 
 
 class SessionSummary(TypedDict):
@@ -64,9 +75,11 @@ class SessionSummary(TypedDict):
 
 class LastMessage(TypedDict):
     id: Uuid
-    content: str
+    content: Annotated[str, Field(description='The current text; "" once deleted.')]
     createdAt: Instant
     senderId: Uuid
+    editedAt: OptionalInstant
+    deletedAt: OptionalInstant
 
 
 class Conversation(TypedDict):
@@ -111,14 +124,55 @@ class Message(TypedDict):
     attachments: list[Attachment]
     clientMessageId: str | None
     createdAt: Instant
+    editedAt: Annotated[OptionalInstant, Field(description="Time of the last edit, or null.")]
+    deletedAt: Annotated[
+        OptionalInstant,
+        Field(description='Set on a tombstone (content "", no attachments), else null.'),
+    ]
+
+
+class CatchUp(TypedDict):
+    """With afterSeq (and in `sync`): the messages up to that seq edited or deleted after
+    change `changeSeq`, in their current state, and the cursor to pass next time."""
+
+    changes: list[Message]
+    changeSeq: Count
+    changesHasMore: bool
 
 
 class MessagePage(TypedDict):
-    """Oldest first; nextCursor is set when hasMore is true."""
+    """Oldest first; nextCursor is set when hasMore is true. With afterSeq it also holds the
+    edits and deletions to apply (catch-up)."""
 
     messages: list[Message]
     hasMore: bool
     nextCursor: Uuid | None
+    changes: NotRequired[list[Message]]
+    changeSeq: NotRequired[Count]
+    changesHasMore: NotRequired[bool]
+
+
+class MessageUpdated(TypedDict):
+    """The `message_updated` event."""
+
+    conversationId: Uuid
+    message: Message
+
+
+class MessageDeleted(TypedDict):
+    """The `message_deleted` event."""
+
+    conversationId: Uuid
+    messageId: Uuid
+    deletedAt: Instant
+
+
+class Presence(TypedDict):
+    """The `presence` event."""
+
+    userId: Uuid
+    online: bool
+    lastSeenAt: OptionalInstant
 
 
 class ReadReceipt(TypedDict):

@@ -345,3 +345,36 @@ def one_error_line_after_notes(result: Result) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
     return errors[0]
+
+
+# --- edit, delete -----------------------------------------------------------------------------
+
+
+def test_edit_and_delete_print_the_id_or_the_apis_json_and_fail_like_the_others(
+    live: RunningServer,
+) -> None:
+    pair: Pair = on(live, lambda api: api.pair())
+    c = pair.conversation_id
+    sent = on(live, lambda api: api.send(pair.mentor_token, c, "helo")).body
+    m = sent["id"]
+
+    edited = ok(chatkit(live, pair.mentor_token, "edit", c, m, "hello")).strip()
+    as_json = json.loads(
+        ok(chatkit(live, pair.mentor_token, "edit", c, m, "-", "--json", input="hi\n"))
+    )
+    not_yours = one_error_line(chatkit(live, pair.mentee_token, "edit", c, m, "mine now"))
+    unknown = one_error_line(chatkit(live, pair.mentor_token, "delete", c, UNKNOWN))
+    deleted = json.loads(ok(chatkit(live, pair.mentor_token, "delete", c, m, "--json")))
+    again = ok(chatkit(live, pair.mentor_token, "delete", c, m)).strip()
+    too_late = one_error_line(chatkit(live, pair.mentor_token, "edit", c, m, "back"))
+    history = rows(ok(chatkit(live, pair.mentee_token, "messages", c)))
+    missing_text = chatkit(live, pair.mentor_token, "edit", c, m)
+
+    assert edited == m and again == m
+    assert as_json["content"] == "hi" and as_json["editedAt"] is not None
+    assert not_yours.endswith("(HTTP 403 not_message_sender)")
+    assert unknown.endswith("(HTTP 404 message_not_found)")
+    assert deleted["content"] == "" and deleted["deletedAt"] is not None
+    assert too_late.endswith("(HTTP 409 message_deleted)")
+    assert history == [[m, sent["createdAt"], pair.mentor_id, ""]]
+    assert missing_text.exit_code == 2

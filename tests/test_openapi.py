@@ -164,6 +164,12 @@ async def test_a_walk_sees_every_documented_status(api: Api, server: RunningServ
     await walk.expect(200, "PATCH", f"{conversation}/read", token=pair.mentee_token)
     await walk.expect(404, "PATCH", f"{unknown}/read", token=mentor)
 
+    await _walk_changes(walk, conversation, unknown, first.body["id"], pair.mentee_token, admin)
+    await walk.expect(401, "PATCH", f"{messages}/{first.body['id']}", json={"content": "x"})
+    await walk.expect(
+        413, "PATCH", f"{messages}/{first.body['id']}", token=mentor, data=huge, headers=raw_json
+    )
+
     await _walk_admin(walk, admin, mentor, huge, raw_json, pair.mentor_id, pair.mentee_id)
     await _walk_notifications(walk, server, mentor, huge, raw_json)
     await walk.expect(200, "GET", "/healthz")
@@ -183,6 +189,36 @@ async def test_a_walk_sees_every_documented_status(api: Api, server: RunningServ
         if status not in PROVEN_ELSEWHERE and (operation, status) not in RARE
     }
     assert missing == set(), "documented statuses the walk never saw"
+
+
+async def _walk_changes(
+    walk: Walk, conversation: str, unknown: str, first_id: str, mentee: str, admin: str
+) -> None:
+    """Edit and delete (the mentor sent `first_id`): every status but 413/429/503."""
+    mentor_message = f"{conversation}/messages/{first_id}"
+    mentor = walk.api.server.token(
+        (await walk.api.get(conversation, token=mentee)).body["mentor"]["id"]
+    )
+    await walk.expect(200, "PATCH", mentor_message, token=mentor, json={"content": "hello!"})
+    await walk.expect(400, "PATCH", mentor_message, token=mentor, json={"content": 7})
+    await walk.expect(422, "PATCH", mentor_message, token=mentor, json={"content": " "})
+    await walk.expect(403, "PATCH", mentor_message, token=mentee, json={"content": "mine?"})
+    await walk.expect(
+        404, "PATCH", f"{conversation}/messages/x", token=mentor, json={"content": "x"}
+    )
+    await walk.expect(
+        404, "PATCH", f"{unknown}/messages/{first_id}", token=mentor, json={"content": "x"}
+    )
+    await walk.expect(403, "DELETE", mentor_message, token=mentee)
+    await walk.expect(404, "DELETE", f"{conversation}/messages/{uuid.uuid4()}", token=mentor)
+    await walk.expect(401, "DELETE", mentor_message)
+    caught_up = await walk.expect(
+        200, "GET", f"{conversation}/messages?afterSeq=5&changeSeq=0", token=mentee
+    )
+    assert [m["content"] for m in caught_up.body["changes"]] == ["hello!"]
+    await walk.expect(200, "DELETE", mentor_message, token=admin)
+    await walk.expect(200, "DELETE", mentor_message, token=mentor)
+    await walk.expect(409, "PATCH", mentor_message, token=mentor, json={"content": "back"})
 
 
 async def _walk_admin(

@@ -44,8 +44,16 @@ async def test_by_session_creates_then_returns_the_same_conversation(api: Api) -
         "id": mentor,
         "fullName": "Ada Mentor",
         "avatarUrl": "https://example.com/ada.png",
+        "online": False,
+        "lastSeenAt": None,
     }
-    assert body["mentee"] == {"id": mentee, "fullName": "Linus Mentee", "avatarUrl": None}
+    assert body["mentee"] == {
+        "id": mentee,
+        "fullName": "Linus Mentee",
+        "avatarUrl": None,
+        "online": False,
+        "lastSeenAt": None,
+    }
     assert body["session"] == {
         "id": session_id,
         "startAt": "2024-01-15T10:00:00.000Z",
@@ -124,7 +132,14 @@ async def test_list_shows_last_message_unread_count_and_newest_first(api: Api) -
     assert newest["unreadCount"] == 1
     assert newest["lastMessage"]["content"] == "hello from the other mentor"
     assert newest["lastMessage"]["senderId"] == other_mentor
-    assert set(newest["lastMessage"]) == {"id", "content", "createdAt", "senderId"}
+    assert set(newest["lastMessage"]) == {
+        "id",
+        "content",
+        "createdAt",
+        "senderId",
+        "editedAt",
+        "deletedAt",
+    }
     assert older["unreadCount"] == 2, "own messages are never unread"
     assert older["lastMessage"]["content"] == "my own reply"
     assert older["updatedAt"] == older["lastMessage"]["createdAt"]

@@ -18,6 +18,8 @@ MESSAGE_KEYS = {
     "attachments",
     "clientMessageId",
     "createdAt",
+    "editedAt",
+    "deletedAt",
 }
 
 

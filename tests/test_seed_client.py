@@ -7,10 +7,11 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, Pair
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -26,14 +27,36 @@ def _node_ready() -> None:
 
 
 async def test_seed_example_client_works_unchanged(api: Api) -> None:
-    _node_ready()
     pair = await api.pair()
+    seen = await _run_seed_client(api, pair)
+
+    _assert_seed_flow(seen, pair)
+
+
+async def test_seed_example_client_works_with_edits_deletes_and_presence_flowing(
+    api: Api,
+) -> None:
+    pair = await api.pair()
+    earlier = await api.send(pair.mentor_token, pair.conversation_id, "sent too early")
+    seen = await _run_seed_client(api, pair, EARLIER_MESSAGE_ID=earlier.body["id"])
+
+    _assert_seed_flow(seen, pair)
+    assert seen["changes"] == [200, 200]
+    assert {"message_updated", "message_deleted"} <= set(seen["any"]["mentee"])
+    # Whichever side connected second, the other was told it came online.
+    presence = [side for side, events in seen["any"].items() if "presence" in events]
+    assert presence != []
+
+
+async def _run_seed_client(api: Api, pair: Pair, **extra: str) -> dict[str, Any]:
+    _node_ready()
     env = dict(
         os.environ,
         CHATKIT_URL=api.server.url,
         MENTEE_TOKEN=pair.mentee_token,
         MENTOR_TOKEN=pair.mentor_token,
         CONVERSATION_ID=pair.conversation_id,
+        **extra,
     )
 
     process = await asyncio.create_subprocess_exec(
@@ -47,7 +70,11 @@ async def test_seed_example_client_works_unchanged(api: Api) -> None:
     stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
 
     assert process.returncode == 0, (stdout.decode(), stderr.decode())
-    seen = json.loads(stdout)
+    seen: dict[str, Any] = json.loads(stdout)
+    return seen
+
+
+def _assert_seed_flow(seen: dict[str, Any], pair: Pair) -> None:
     assert seen["joinAck"] == {"ok": True}
     assert seen["postStatus"] == 201
     events = {(e["side"], e["event"]): e for e in seen["events"]}

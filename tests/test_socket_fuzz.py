@@ -66,6 +66,8 @@ class World:
     sockets: dict[str, Recorder] = field(default_factory=dict)
     # What each watching socket may receive: the conversations of its user.
     allowed: dict[str, set[str]] = field(default_factory=dict)
+    # Whose presence each watching socket may hear of: the people it shares a conversation with.
+    partners: dict[str, set[str]] = field(default_factory=dict)
     received: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
     accepted: dict[str, int] = field(default_factory=dict)  # event -> ok acks (the fuzzer's)
     message_ids: list[str] = field(default_factory=list)
@@ -93,6 +95,9 @@ class World:
             for event in EVENTS:
                 for payload in socket.pending(event):
                     self.received.setdefault(name, []).append((event, payload))
+                    if event == "presence":
+                        assert payload["userId"] in self.partners[name], (name, payload)
+                        continue
                     where = payload.get("conversationId") if isinstance(payload, dict) else None
                     assert where in self.allowed[name], (name, event, payload)
                     if event == "user_typing":
@@ -120,11 +125,13 @@ def _world(url: str, folder: Path) -> Iterator[World]:
             "c_fuzzer": (world.stranger_token, set()),
             "c_watcher": (world.stranger_token, set()),
         }
+        partners = {"a": {ab.mentee_id, ad.mentee_id}, "b": {ab.mentor_id}, "d": {ad.mentor_id}}
         for name, (token, allowed) in sockets.items():
             world.sockets[name] = thread.run(
                 stack.enter_async_context(connected(server.url, token))
             )
             world.allowed[name] = allowed
+            world.partners[name] = partners.get(name[0], set())
         yield world
     finally:
         thread.run(stack.aclose())

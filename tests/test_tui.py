@@ -47,10 +47,10 @@ async def test_list_shows_unread_badges_and_reorders_live(api: Api) -> None:
         await until(pilot, lambda: "Ada Mentor" in list_lines(app)[0], "Ada moves to the top")
         second = list_lines(app)
 
-    assert first[0].startswith("Bob Mentor (mentor)   1 new ")
+    assert first[0].startswith("○ Bob Mentor (mentor)   1 new ")
     assert "hello from Bob" in first[0] and "· completed" in first[0]
-    assert first[1].startswith("Ada Mentor (mentor)   2 new ") and "are you there?" in first[1]
-    assert second[0].startswith("Ada Mentor (mentor)   3 new ") and second[0].endswith("ping")
+    assert first[1].startswith("○ Ada Mentor (mentor)   2 new ") and "are you there?" in first[1]
+    assert second[0].startswith("○ Ada Mentor (mentor)   3 new ") and second[0].endswith("ping")
 
 
 async def test_opening_marks_read_and_tells_the_other_side(api: Api) -> None:
@@ -75,7 +75,7 @@ async def test_opening_marks_read_and_tells_the_other_side(api: Api) -> None:
         "readBy": room.mentee_id,
         "count": 2,
     }
-    ada_line = next(line for line in lines if line.startswith("Ada Mentor"))
+    ada_line = next(line for line in lines if "Ada Mentor" in line.split(" | ")[0])
     assert "new" not in ada_line.split(" | ")[0]
     stored = await api.get(f"/api/conversations/{room.ada_conversation}", token=room.mentee_token)
     assert stored.body["unreadCount"] == 0

@@ -43,7 +43,7 @@ async def test_drafts_are_kept_per_conversation_across_esc_and_switching(
         await open_conversation(app, pilot, room.ada_conversation)
         await pilot.press(*"half a thought")
         await back_to_list(app, pilot)
-        in_the_list = next(line for line in list_lines(app) if line.startswith("Ada"))
+        in_the_list = next(line for line in list_lines(app) if "Ada" in line.split(" | ")[0])
         await open_conversation(app, pilot, room.bob_conversation)
         bob_before = composer_text(app)
         await pilot.press(*"for Bob")

@@ -122,10 +122,16 @@ class ApiClient:
         limit: int = 50,
         before: str | None = None,
         after: str | None = None,
+        after_seq: int | None = None,
+        change_seq: int | None = None,
     ) -> MessagePage:
         """A history page, oldest first: the newest `limit` (before `before`), or those after
-        `after`."""
+        `after` / `after_seq` (with `change_seq`: also the changes made since)."""
         params: dict[str, Any] = {"limit": limit}
+        if after_seq is not None:
+            params["afterSeq"] = after_seq
+        if change_seq is not None:
+            params["changeSeq"] = change_seq
         if before is not None:
             params["before"] = before
         if after is not None:
@@ -134,6 +140,22 @@ class ApiClient:
             "GET", f"/api/conversations/{conversation_id}/messages", params=params
         )
         return MessagePage.from_json(body)
+
+    async def edit(self, conversation_id: str, message_id: str, content: str) -> Message:
+        """Change the text of one of your messages (chatkit's extension)."""
+        body = await self.request(
+            "PATCH",
+            f"/api/conversations/{conversation_id}/messages/{message_id}",
+            json_body={"content": content},
+        )
+        return Message.from_json(body)
+
+    async def delete(self, conversation_id: str, message_id: str) -> Message:
+        """Delete a message (yours, or any with an admin token); answers the tombstone."""
+        body = await self.request(
+            "DELETE", f"/api/conversations/{conversation_id}/messages/{message_id}"
+        )
+        return Message.from_json(body)
 
     async def send(
         self,

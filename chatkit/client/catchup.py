@@ -1,22 +1,33 @@
 """Cursors: per conversation, the newest message delivered, and the catch-up after a connect.
 
-Only the contract is used: `GET …/messages?after=<id>` from a cursor, `before=<id>` paging for
+The contract's calls: `GET …/messages?after=<id>` from a cursor, `before=<id>` paging for
 a conversation with no cursor yet (everything in it is new), `GET /api/conversations` to
-find conversations created while the socket was away.
+find conversations created while the socket was away. Then chatkit's extension for edits and
+deletions: `afterSeq` past every message with the conversation's change cursor answers just
+the messages changed since (a server without it is left alone).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from cachetools import LRUCache
 
 from chatkit.client.api import ApiClient
 from chatkit.client.errors import ApiError
+from chatkit.client.events import ChangeEvent, MessageDeletedEvent, NewMessageEvent, change_of
 from chatkit.client.models import Message
 
 log = logging.getLogger("chatkit.client")
 
-Deliver = Callable[[Message], Awaitable[None]]
+Deliver = Callable[[NewMessageEvent | ChangeEvent], Awaitable[None]]
+# afterSeq beyond every message: the answer holds the changes alone.
+PAST_EVERY_MESSAGE = 2**31 - 1
+_DELETED = datetime.max.replace(tzinfo=UTC)
+_NEVER_EDITED = datetime.min.replace(tzinfo=UTC)
+_UNSUPPORTED = -1
 
 
 def transient(error: ApiError) -> bool:
@@ -35,6 +46,9 @@ class Cursors:
         self._follow_new = follow_new
         self._cursors: dict[str, str | None] = {}
         self._dropped: set[str] = set()
+        self._changes: dict[str, int] = {}
+        # Per message, the newest state delivered: live events and catch-ups meet here.
+        self._versions: LRUCache[str, datetime] = LRUCache(maxsize=50_000)
 
     def track(self, conversation_id: str, last_message_id: str | None) -> None:
         current = self._cursors.get(conversation_id)
@@ -62,6 +76,19 @@ class Cursors:
         self._dropped.discard(message.conversation_id)
         return True
 
+    def fresh(self, event: ChangeEvent) -> bool:
+        """Record a change about to be delivered; False when it (or a newer state of the
+        message) was delivered before. A deletion is final."""
+        if isinstance(event, MessageDeletedEvent):
+            message_id, mark = event.message_id, _DELETED
+        else:
+            message_id, mark = event.message.id, event.message.edited_at or _NEVER_EDITED
+        known = self._versions.get(message_id)
+        if known is not None and known >= mark:
+            return False
+        self._versions[message_id] = mark
+        return True
+
     async def catch_up(self, deliver: Deliver) -> bool:
         """Deliver what each tracked conversation missed, oldest first. False when a transient
         failure stopped it: the caller must try again before trusting live events."""
@@ -76,6 +103,7 @@ class Cursors:
             for conversation_id in list(self._cursors):
                 try:
                     await self._catch_up_one(conversation_id, deliver)
+                    await self._changes_of(conversation_id, deliver)
                 except ApiError as exc:
                     if transient(exc):
                         raise
@@ -100,16 +128,47 @@ class Cursors:
         if cursor is None:
             for message in await self._everything(conversation_id):
                 if self.advance(message):
-                    await deliver(message)
+                    await deliver(NewMessageEvent(conversation_id, message, catch_up=True))
             return
         for _ in range(self._max_pages):
             page = await self._api.messages(conversation_id, limit=self._page, after=cursor)
             for message in page.messages:
                 if self.advance(message):
-                    await deliver(message)
+                    await deliver(NewMessageEvent(conversation_id, message, catch_up=True))
             if not page.has_more or not page.messages:
                 return
             cursor = page.messages[-1].id
+
+    async def _changes_of(self, conversation_id: str, deliver: Deliver) -> None:
+        """Deliver the edits and deletions made since the last catch-up. The first time, only
+        note where the conversation stands: what the caller has shown so far is current."""
+        cursor = self._changes.get(conversation_id)
+        if cursor == _UNSUPPORTED:
+            return
+        first = cursor is None
+        for _ in range(self._max_pages):
+            try:
+                page = await self._api.messages(
+                    conversation_id,
+                    limit=self._page,
+                    after_seq=PAST_EVERY_MESSAGE,
+                    change_seq=PAST_EVERY_MESSAGE if cursor is None else cursor,
+                )
+            except ApiError as exc:
+                if transient(exc) or exc.status == 404:
+                    raise
+                self._changes[conversation_id] = _UNSUPPORTED  # a seed-only server
+                return
+            if page.change_seq is None:
+                self._changes[conversation_id] = _UNSUPPORTED
+                return
+            for message in () if first else page.changes:
+                event = change_of(message, catch_up=True)
+                if self.fresh(event):
+                    await deliver(event)
+            cursor = self._changes[conversation_id] = page.change_seq
+            if first or not page.changes_have_more:
+                return
 
     async def _everything(self, conversation_id: str) -> list[Message]:
         """The whole history (up to max_pages pages), oldest first."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from chatkit.client.models import Message, ProtocolError, ReadReceipt
+from chatkit.timefmt import parse_instant
 
 # The detail of the CONNECTED status delivered before the catch-up; the one after it has none.
 CATCHING_UP = "catching up"
@@ -80,11 +83,61 @@ class ReadEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageUpdatedEvent:
+    """`message_updated`: `message` is the edited message. `catch_up` is True for an edit
+    learnt after a connect (the message as it is now)."""
+
+    conversation_id: str
+    message: Message
+    catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeletedEvent:
+    """`message_deleted`: the message is now a tombstone (content "", no attachments)."""
+
+    conversation_id: str
+    message_id: str
+    deleted_at: datetime
+    catch_up: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEvent:
+    """`presence`: someone who shares a conversation with you came online or went away."""
+
+    user_id: str
+    online: bool
+    last_seen_at: datetime | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionEvent:
     status: ConnectionStatus
 
 
-Event = NewMessageEvent | TypingEvent | ReadEvent | ConnectionEvent
+ChangeEvent = MessageUpdatedEvent | MessageDeletedEvent
+Event = (
+    NewMessageEvent
+    | TypingEvent
+    | ReadEvent
+    | MessageUpdatedEvent
+    | MessageDeletedEvent
+    | PresenceEvent
+    | ConnectionEvent
+)
+# What the server pushes that a RealtimeClient relays.
+SERVER_EVENTS = (
+    "new_message",
+    "user_typing",
+    "messages_read",
+    "message_updated",
+    "message_deleted",
+    "presence",
+    "token_expired",
+)
 
 
 def parse_new_message(payload: Any) -> NewMessageEvent:
@@ -109,6 +162,57 @@ def parse_typing(payload: Any) -> TypingEvent:
 
 def parse_read(payload: Any) -> ReadEvent:
     return ReadEvent(ReadReceipt.from_json(payload))
+
+
+def _payload(payload: Any, event: str) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{event} payload is not an object")
+    return payload
+
+
+def _instant(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise ProtocolError(f"{what} is not a string")
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: {exc}") from None
+
+
+def parse_change(event: str, payload: Any) -> ChangeEvent:
+    """`message_updated` or `message_deleted`."""
+    data = _payload(payload, event)
+    if event == "message_updated":
+        message = Message.from_json(data.get("message"))
+        return MessageUpdatedEvent(data.get("conversationId") or message.conversation_id, message)
+    conversation_id, message_id = data.get("conversationId"), data.get("messageId")
+    if not (isinstance(conversation_id, str) and isinstance(message_id, str)):
+        raise ProtocolError("message_deleted needs conversationId and messageId strings")
+    deleted_at = _instant(data.get("deletedAt"), "message_deleted deletedAt")
+    return MessageDeletedEvent(conversation_id, message_id, deleted_at, raw=data)
+
+
+def change_of(message: Message, *, catch_up: bool) -> ChangeEvent:
+    """The event that brings a client's copy of `message` to its current state."""
+    if message.deleted_at is not None:
+        raw = {
+            "conversationId": message.conversation_id,
+            "messageId": message.id,
+            "deletedAt": message.raw.get("deletedAt"),
+        }
+        return MessageDeletedEvent(
+            message.conversation_id, message.id, message.deleted_at, catch_up, raw=raw
+        )
+    return MessageUpdatedEvent(message.conversation_id, message, catch_up)
+
+
+def parse_presence(payload: Any) -> PresenceEvent:
+    data = _payload(payload, "presence")
+    user_id, online, seen = data.get("userId"), data.get("online"), data.get("lastSeenAt")
+    if not (isinstance(user_id, str) and isinstance(online, bool)):
+        raise ProtocolError("presence needs a userId string and an online boolean")
+    last_seen = None if seen is None else _instant(seen, "presence lastSeenAt")
+    return PresenceEvent(user_id, online, last_seen, raw=data)
 
 
 class EventStream:
@@ -160,3 +264,11 @@ class EventStream:
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+
+# Events delivered as they come, parsed by these.
+PLAIN_EVENTS: dict[str, Callable[[Any], Event]] = {
+    "user_typing": parse_typing,
+    "messages_read": parse_read,
+    "presence": parse_presence,
+}

@@ -25,6 +25,10 @@ class ProtocolError(ValueError):
 W = TypeVar("W")
 
 
+def _instant_or_none(value: str | None) -> datetime | None:
+    return None if value is None else parse_instant(value)
+
+
 def _parse(kind: type[W], data: Any) -> W:
     """`data` checked against the wire object's one definition (chatkit.wire)."""
     try:
@@ -38,6 +42,9 @@ class Person:
     id: str
     full_name: str
     avatar_url: str | None
+    # Presence (chatkit's extension); None when not known.
+    online: bool | None = None
+    last_seen_at: datetime | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Person:
@@ -45,7 +52,13 @@ class Person:
 
     @classmethod
     def _from(cls, data: wire.Person) -> Person:
-        return cls(data["id"], data["fullName"], data["avatarUrl"])
+        return cls(
+            data["id"],
+            data["fullName"],
+            data["avatarUrl"],
+            data["online"],
+            _instant_or_none(data["lastSeenAt"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +78,19 @@ class LastMessage:
     content: str
     created_at: datetime
     sender_id: str
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     @classmethod
     def _from(cls, data: wire.LastMessage) -> LastMessage:
-        return cls(data["id"], data["content"], parse_instant(data["createdAt"]), data["senderId"])
+        return cls(
+            data["id"],
+            data["content"],
+            parse_instant(data["createdAt"]),
+            data["senderId"],
+            _instant_or_none(data["editedAt"]),
+            _instant_or_none(data["deletedAt"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +157,13 @@ class Message:
     client_message_id: str | None
     created_at: datetime
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    seq: int | None = None
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @classmethod
     def from_json(cls, data: Any) -> Message:
@@ -152,6 +181,9 @@ class Message:
             client_message_id=data["clientMessageId"],
             created_at=parse_instant(data["createdAt"]),
             raw=raw,
+            seq=data["seq"],
+            edited_at=_instant_or_none(data["editedAt"]),
+            deleted_at=_instant_or_none(data["deletedAt"]),
         )
 
 
@@ -163,10 +195,16 @@ class MessagePage:
     has_more: bool
     next_cursor: str | None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # With afterSeq (chatkit's catch-up of edits and deletions): the changed messages as they
+    # are now, the cursor to pass next time, and whether more changes remain.
+    changes: tuple[Message, ...] = ()
+    change_seq: int | None = None
+    changes_have_more: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> MessagePage:
         parsed = _parse(wire.MessagePage, data)
+        changes = parsed.get("changes", [])
         return cls(
             tuple(
                 Message._from(item, raw=raw)
@@ -175,6 +213,12 @@ class MessagePage:
             parsed["hasMore"],
             parsed["nextCursor"],
             raw=data,
+            changes=tuple(
+                Message._from(item, raw=raw)
+                for item, raw in zip(changes, data.get("changes", []), strict=True)
+            ),
+            change_seq=parsed.get("changeSeq"),
+            changes_have_more=parsed.get("changesHasMore", False),
         )
 
 

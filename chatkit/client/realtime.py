@@ -3,9 +3,9 @@
 One supervisor task owns the connection: it connects (a fresh python-socketio client per
 attempt), waits for the connection to drop, and retries with backoff. Socket.IO handlers only
 enqueue; one dispatcher task delivers everything in arrival order. After each connect the
-dispatcher first fetches, with the `after` cursor, every message of the tracked conversations
-that it has not delivered yet, while live events wait behind it in the queue; messages are
-then delivered at most once per id (ids sort in send order), so nothing is missed or doubled.
+dispatcher first fetches, with the `after` cursor, every message (and edit) of the tracked
+conversations it has not delivered yet, while live events wait behind it in the queue;
+messages are then delivered at most once per id (ids sort in send order): none is missed.
 If that catch-up fails (the server answers 5xx, or not at all), the connection is dropped and
 retried with backoff, and live messages are not delivered meanwhile: a newer live message
 must never move a cursor past one that was missed.
@@ -27,17 +27,19 @@ from chatkit.client.catchup import Cursors
 from chatkit.client.errors import ClientError, EventError, NotConnected
 from chatkit.client.events import (
     CATCHING_UP,
+    PLAIN_EVENTS,
+    SERVER_EVENTS,
+    ChangeEvent,
     ConnectionEvent,
     ConnectionState,
     ConnectionStatus,
     EventStream,
     NewMessageEvent,
+    parse_change,
     parse_new_message,
-    parse_read,
-    parse_typing,
 )
 from chatkit.client.fanout import Callback, E, Fanout
-from chatkit.client.models import Message, ProtocolError
+from chatkit.client.models import ProtocolError
 from chatkit.client.reconnect import Backoff, wait_to_retry
 
 log = logging.getLogger("chatkit.client")
@@ -276,7 +278,7 @@ class RealtimeClient:
         client.on("connect", on_connect, namespace=NAMESPACE)
         client.on("disconnect", on_disconnect, namespace=NAMESPACE)
         client.on("connect_error", on_connect_error, namespace=NAMESPACE)
-        for event in ("new_message", "user_typing", "messages_read", "token_expired"):
+        for event in SERVER_EVENTS:
             client.on(event, relay(event), namespace=NAMESPACE)
         self._sio = client
         try:
@@ -343,10 +345,12 @@ class RealtimeClient:
             # Not live: the next catch-up fetches it, in order. Delivered before: skipped.
             if self._live and self._cursors.advance(event.message):
                 self._fanout.deliver(event)
-        elif kind == "user_typing":
-            self._fanout.deliver(parse_typing(payload))
-        elif kind == "messages_read":
-            self._fanout.deliver(parse_read(payload))
+        elif kind in PLAIN_EVENTS:
+            self._fanout.deliver(PLAIN_EVENTS[kind](payload))
+        elif kind in ("message_updated", "message_deleted"):
+            change = parse_change(kind, payload)
+            if self._live and self._cursors.fresh(change):  # else the next catch-up has it
+                self._fanout.deliver(change)
         elif kind == "token_expired":
             log.info("the server says the token expired; it will disconnect")
         await self._fanout.drain()
@@ -360,8 +364,8 @@ class RealtimeClient:
             await self._quietly(self.leave(conversation_id))
         return await self._cursors.catch_up(self._deliver_caught_up)
 
-    async def _deliver_caught_up(self, message: Message) -> None:
-        self._fanout.deliver(NewMessageEvent(message.conversation_id, message, True))
+    async def _deliver_caught_up(self, event: NewMessageEvent | ChangeEvent) -> None:
+        self._fanout.deliver(event)
         await self._fanout.drain()
 
     async def _quietly(self, call: Awaitable[None]) -> None:

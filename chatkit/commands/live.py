@@ -29,7 +29,14 @@ if TYPE_CHECKING:
         RealtimeClient,
     )
 
-EVENTS = ("new_message", "user_typing", "messages_read")
+EVENTS = (
+    "new_message",
+    "user_typing",
+    "messages_read",
+    "message_updated",
+    "message_deleted",
+    "presence",
+)
 CONNECT_TIMEOUT = 15.0
 TYPING_REFRESH = 3.0  # under the server's typing timeout (8 s by default), as the TUI does
 
@@ -43,15 +50,29 @@ class Wanted:
     me: str | None  # set with --skip-own: leave out this user's own messages and receipts
 
     def line(self, event: Event) -> dict[str, Any] | None:
-        from chatkit.client import NewMessageEvent, ReadEvent, TypingEvent
+        from chatkit.client import (
+            MessageDeletedEvent,
+            MessageUpdatedEvent,
+            NewMessageEvent,
+            PresenceEvent,
+            ReadEvent,
+            TypingEvent,
+        )
 
-        if isinstance(event, NewMessageEvent):
-            name, own = "new_message", event.message.sender_id == self.me
+        if isinstance(event, PresenceEvent):
+            # About a person, not a conversation: only the event filter applies.
+            return {"event": "presence", **event.raw} if "presence" in self.events else None
+        if isinstance(event, NewMessageEvent | MessageUpdatedEvent):
+            name = "new_message" if isinstance(event, NewMessageEvent) else "message_updated"
+            own = event.message.sender_id == self.me
             data = {
                 "conversationId": event.conversation_id,
                 "message": event.message.raw,
                 "catchUp": event.catch_up,
             }
+        elif isinstance(event, MessageDeletedEvent):
+            name, own = "message_deleted", False  # whose it was is not in the event
+            data = {**event.raw, "catchUp": event.catch_up}
         elif isinstance(event, TypingEvent):
             name, own = "user_typing", event.user_id == self.me
             data = event.raw
@@ -153,7 +174,7 @@ class Listener:
         self._said = ""
 
     async def run(self, count: int | None) -> None:
-        from chatkit.client import NewMessageEvent, RealtimeClient
+        from chatkit.client import RealtimeClient
 
         realtime = RealtimeClient(self.api, follow_new_conversations=not self.wanted.conversations)
         self._tracked = await self._start_from_now(realtime)
@@ -168,7 +189,7 @@ class Listener:
                         continue
                     emit_json(line)
                     self.printed += 1
-                    if isinstance(event, NewMessageEvent) and event.catch_up:
+                    if getattr(event, "catch_up", False):
                         self._caught_up += 1
                     if count is not None and self.printed >= count:
                         return

@@ -1,5 +1,5 @@
-"""`chatkit messages` and `chatkit send`: a conversation's history and sending to it, over
-the public REST API, for scripts."""
+"""`chatkit messages`, `send`, `edit` and `delete`: a conversation's history and writing to
+it, over the public REST API, for scripts."""
 
 from __future__ import annotations
 
@@ -114,8 +114,10 @@ def messages(
 
 
 def _text(message: Message) -> str:
+    if message.deleted:
+        return "(deleted)"
     files = "".join(f" [file: {a.filename}]" for a in message.attachments)
-    return message.content + files
+    return message.content + files + (" (edited)" if message.edited_at else "")
 
 
 def _seq(message: Message) -> int | None:
@@ -226,6 +228,65 @@ def send(
             emit_json(result.message.raw)
         else:
             write_line(result.message.id)
+
+    run_client(connection, work)
+
+
+MessageArgument = Annotated[str, typer.Argument(metavar="MESSAGE_ID", help="The message's id.")]
+
+
+def edit(
+    conversation_id: ConversationArgument,
+    message_id: MessageArgument,
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="The new text; - reads it from stdin.")
+    ],
+    json_output: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    user: UserOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change the text of one of your messages; print its id (--json: the message).
+
+    Only its sender may edit a message, and not once it was deleted. The same text again
+    changes nothing.
+    """
+    content = sys.stdin.read() if text == "-" else text
+    connection = resolve(url=url, token=token, user=user, config=config)
+
+    async def work(api: ApiClient) -> None:
+        message = await api.edit(conversation_id, message_id, content)
+        if json_output:
+            emit_json(message.raw)
+        else:
+            write_line(message.id)
+
+    run_client(connection, work)
+
+
+def delete(
+    conversation_id: ConversationArgument,
+    message_id: MessageArgument,
+    json_output: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    user: UserOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Delete a message, leaving a tombstone in its place; print its id (--json: the
+    tombstone).
+
+    Your own messages, or any with an admin token. Deleting again changes nothing.
+    """
+    connection = resolve(url=url, token=token, user=user, config=config)
+
+    async def work(api: ApiClient) -> None:
+        message = await api.delete(conversation_id, message_id)
+        if json_output:
+            emit_json(message.raw)
+        else:
+            write_line(message.id)
 
     run_client(connection, work)
 

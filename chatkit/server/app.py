@@ -16,12 +16,20 @@ from chatkit.server.data.writer import MessageWriter
 from chatkit.server.errors import errors_in_json
 from chatkit.server.http.auth import Authenticator
 from chatkit.server.http.edge import edge_middleware
-from chatkit.server.http.routes import admin, conversations, health, notifications, openapi
+from chatkit.server.http.routes import (
+    admin,
+    conversations,
+    health,
+    message_changes,
+    notifications,
+    openapi,
+)
 from chatkit.server.metrics import Metrics
 from chatkit.server.notify import build_worker
 from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.namespace import ChatNamespace
 from chatkit.server.realtime.presence import LocalPresence, Presence, RedisPresence
+from chatkit.server.realtime.presence_events import PresenceEvents
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.redis_manager import RedisRoomManager
 from chatkit.server.realtime.rooms import RoomLinkingManager
@@ -140,10 +148,19 @@ def create_app(
         notify_delay=settings.notify_delay,
         metrics=metrics,
     )
+    presence_events = PresenceEvents(
+        presence,
+        conversations=store.conversations,
+        users=store.users,
+        publisher=publisher,
+        grace=settings.presence_grace,
+        sweep_every=settings.presence_ttl / 3,
+        restart_grace=max(settings.presence_ttl, settings.presence_grace),
+    )
     chat = ChatNamespace(
         store=store,
         authenticator=authenticator,
-        presence=presence,
+        presence=presence_events,
         writer=writer,
         publisher=publisher,
         typing=typing,
@@ -176,6 +193,7 @@ def create_app(
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(conversations.routes)
+    app.router.add_routes(message_changes.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(notifications.routes)
     app.router.add_routes(openapi.routes)
@@ -190,6 +208,7 @@ def create_app(
             lifespan(presence.start, presence.close),
             lifespan(sio.start_manager, sio.stop_manager),
             lifespan(publisher.start, publisher.stop),
+            lifespan(presence_events.start, presence_events.stop),
             lifespan(writer.start, writer.stop),
             lifespan(chat.start, chat.stop),
             lifespan(metrics.start, metrics.stop),
@@ -201,6 +220,7 @@ def create_app(
     async def close_connections(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for in-flight requests: long-polls and
         # websockets end now, so clients reconnect instead of hanging until the timeout.
+        presence_events.shutting_down()
         await sio.close_all_transports()
 
     app.on_shutdown.append(close_connections)

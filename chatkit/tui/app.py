@@ -35,6 +35,7 @@ from chatkit.client import (
     Unreachable,
     token_subject,
 )
+from chatkit.tui import changes
 from chatkit.tui.format import preview
 from chatkit.tui.local_state import LocalState, Unsent, state_file
 from chatkit.tui.options import TuiOptions
@@ -114,10 +115,8 @@ class ChatApp(App[None]):
         self.outbox = Outbox(
             self.api, self.local, changed=self._unsent_changed, sent=self._unsent_sent
         )
-        self.realtime.on(NewMessageEvent, self._relay)
-        self.realtime.on(TypingEvent, self._relay)
-        self.realtime.on(ReadEvent, self._relay)
-        self.realtime.on(ConnectionEvent, self._relay)
+        for kind in (NewMessageEvent, TypingEvent, ReadEvent, ConnectionEvent, *changes.EVENTS):
+            self.realtime.on(kind, self._relay)
         self.push_screen(ConversationsScreen())
         self.realtime.start()
         self.load_conversations()
@@ -268,6 +267,8 @@ class ChatApp(App[None]):
             self._read(event)
         elif isinstance(event, ConnectionEvent):
             self._connection_changed(event.status)
+        elif isinstance(event, changes.EVENTS):
+            changes.show(self, event)
 
     def _notify_elsewhere(self, message: Message) -> None:
         """A desktop notification (when asked for) for a message the user is not looking at."""

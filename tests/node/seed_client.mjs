@@ -1,5 +1,8 @@
 // The seed's example client, run with the official socket.io-client against a chatkit server.
-// Input (env): CHATKIT_URL, MENTEE_TOKEN, MENTOR_TOKEN, CONVERSATION_ID.
+// Input (env): CHATKIT_URL, MENTEE_TOKEN, MENTOR_TOKEN, CONVERSATION_ID; with
+// EARLIER_MESSAGE_ID (a message the mentor sent before) the mentor also edits and deletes it
+// over REST, so that chatkit's extra events (message_updated, message_deleted, presence) flow
+// past the unchanged example.
 // Output: one JSON object on stdout with what each side saw; exit code 0 when all arrived.
 import { io } from 'socket.io-client';
 
@@ -40,6 +43,22 @@ const mentor = io(`${base}/chat`, {
 mentor.on('messages_read', (payload) => {
   seen.events.push({ side: 'mentor', event: 'messages_read', ...payload });
 });
+// Only observes: which events reached each side, whether the example listens to them or not.
+seen.any = { mentee: [], mentor: [] };
+socket.onAny((event) => seen.any.mentee.push(event));
+mentor.onAny((event) => seen.any.mentor.push(event));
+
+async function changeMessage(id, method, body) {
+  const response = await fetch(`${base}/api/conversations/${conversationId}/messages/${id}`, {
+    method,
+    headers: {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${process.env.MENTOR_TOKEN}`,
+    },
+    body: body && JSON.stringify(body),
+  });
+  return response.status;
+}
 
 try {
   await Promise.all([once(socket, 'connect'), once(mentor, 'connect')]);
@@ -58,6 +77,17 @@ try {
   seen.postStatus = response.status;
   seen.posted = await response.json();
   await received;
+
+  const earlier = process.env.EARLIER_MESSAGE_ID;
+  if (earlier) {
+    const updated = once(socket, 'message_updated');
+    const deleted = once(socket, 'message_deleted');
+    seen.changes = [
+      await changeMessage(earlier, 'PATCH', { content: 'Sent too early' }),
+      await changeMessage(earlier, 'DELETE'),
+    ];
+    await Promise.all([updated, deleted]);
+  }
 
   const typing = once(socket, 'user_typing');
   mentor.emit('typing', { conversationId, isTyping: true });

@@ -88,6 +88,9 @@ class Api:
     async def patch(self, path: str, **kwargs: Any) -> Reply:
         return await self.request("PATCH", path, **kwargs)
 
+    async def delete(self, path: str, **kwargs: Any) -> Reply:
+        return await self.request("DELETE", path, **kwargs)
+
     # --- provisioning through the admin API ------------------------------------------------
 
     async def user(self, name: str = "Test User", *, avatar: str | None = None) -> str:
@@ -148,4 +151,16 @@ class Api:
             f"/api/conversations/{conversation_id}/messages",
             token=token,
             json={"content": content, **extra},
+        )
+
+    async def edit(self, token: str, conversation_id: str, message_id: str, content: Any) -> Reply:
+        return await self.patch(
+            f"/api/conversations/{conversation_id}/messages/{message_id}",
+            token=token,
+            json={"content": content},
+        )
+
+    async def remove(self, token: str, conversation_id: str, message_id: str) -> Reply:
+        return await self.delete(
+            f"/api/conversations/{conversation_id}/messages/{message_id}", token=token
         )

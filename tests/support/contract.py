@@ -49,7 +49,7 @@ class Contract:
         )
         self._templates: list[tuple[re.Pattern[str], str, int]] = []
         for template in doc["paths"]:
-            pattern = re.escape(template).replace(r"\{id\}", "[^/]+")
+            pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
             self._templates.append((re.compile(f"^{pattern}$"), template, template.count("{")))
         # Literal paths first: /api/conversations/by-session before /api/conversations/{id}.
         self._templates.sort(key=lambda item: item[2])

@@ -10,7 +10,16 @@ from typing import Any
 
 import socketio
 
-EVENTS = ("new_message", "user_typing", "messages_read", "token_expired", "token_revoked")
+EVENTS = (
+    "new_message",
+    "user_typing",
+    "messages_read",
+    "token_expired",
+    "token_revoked",
+    "message_updated",
+    "message_deleted",
+    "presence",
+)
 TIMEOUT = 5.0
 
 

@@ -71,6 +71,8 @@ class User(Base):
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     # Tokens issued before this instant are refused (revocation).
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the user's last socket closed (presence); null until it first did.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -110,6 +112,9 @@ class Conversation(Base):
     mentee_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mentor_unread: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mentee_unread: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Bumped by every edit or deletion: a client that was away asks for the changes after
+    # the value it last saw (see Message.change_seq).
+    change_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_conversations_mentor_updated", "mentor_id", "updated_at"),
@@ -132,8 +137,14 @@ class Message(Base):
     attachments: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A deleted message stays as a tombstone (empty content, no attachments) in its place.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The conversation's change_seq at this message's last edit or deletion (0: never).
+    change_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
+        Index("ix_messages_conversation_change", "conversation_id", "change_seq"),
         UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
         UniqueConstraint(
             "conversation_id",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatkit.aiotools import QueueService
 from chatkit.server.data.database import is_unavailable
+from chatkit.server.data.store.changes import ChangeResult, DeleteMessage, EditMessage
 from chatkit.server.data.store.messages import (
     MarkRead,
     MessageStore,
@@ -96,6 +97,14 @@ class MessageWriter:
     async def mark_read(self, receipt: MarkRead) -> ReadResult:
         result = await self._submit(receipt)
         assert isinstance(result, ReadResult)
+        return result
+
+    async def change(self, change: EditMessage | DeleteMessage) -> ChangeResult:
+        """Edit or delete a message; raises the 403/404/409 the store decided on."""
+        result = await self._submit(change)
+        assert isinstance(result, ChangeResult)
+        if result.error is not None:
+            raise result.error
         return result
 
     async def _submit(self, operation: Operation) -> Result:

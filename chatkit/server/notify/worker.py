@@ -146,8 +146,19 @@ class NotifyWorker:
                 now=self._clock(),
             )
             return
-        read = [item for item in delivery.messages if item.message.seq <= delivery.read_seq]
-        unread = [item for item in delivery.messages if item.message.seq > delivery.read_seq]
+        # Read at send time: edited messages show their current text, deleted ones are left
+        # out, and an email whose messages were all deleted is not sent.
+        deleted = [item for item in delivery.messages if item.message.deleted_at is not None]
+        if deleted:
+            report.dropped += await store.mark_dropped(
+                claim,
+                [item.notification_id for item in deleted],
+                reason="deleted before the email was due",
+                now=self._clock(),
+            )
+        live = [item for item in delivery.messages if item.message.deleted_at is None]
+        read = [item for item in live if item.message.seq <= delivery.read_seq]
+        unread = [item for item in live if item.message.seq > delivery.read_seq]
         if read:
             report.dropped += await store.mark_dropped(
                 claim,

@@ -22,7 +22,7 @@ from chatkit.server.data.writer import MessageWriter
 from chatkit.server.errors import ChatkitError, NotFound, RateLimited
 from chatkit.server.metrics import Metrics
 from chatkit.server.ratelimit import RateLimits
-from chatkit.server.realtime.presence import Presence
+from chatkit.server.realtime.presence_events import PresenceEvents
 from chatkit.server.realtime.publisher import NAMESPACE, Publisher
 from chatkit.server.realtime.rooms import ROOM_COMMAND_EVENT, user_room
 from chatkit.server.realtime.typing_tracker import TypingTracker
@@ -75,7 +75,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         *,
         store: Store,
         authenticator: Authenticates,
-        presence: Presence,
+        presence: PresenceEvents,
         writer: MessageWriter,
         publisher: Publisher,
         typing: TypingTracker,
@@ -304,11 +304,15 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 code="invalid_payload",
             )
         answer: dict[str, Any] = {}
-        for raw_id, last_seq in request.conversations.items():
+        for raw_id, point in request.conversations.items():
             participants = await self._participants(state, raw_id)
             conversation_id = participants.conversation_id
+            last_seq, change_seq = (point, 0) if isinstance(point, int) else point.pair
             page = await self._store.messages.after_seq(
-                conversation_id=conversation_id, seq=last_seq, limit=SYNC_PAGE
+                conversation_id=conversation_id,
+                seq=last_seq,
+                limit=SYNC_PAGE,
+                changes_after=change_seq,
             )
             read = await self._store.conversations.read_state(
                 conversation_id=conversation_id, user_id=state.user_id
@@ -320,6 +324,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "unreadCount": read.unread_count,
                 "readSeq": read.my_read_seq,
                 "otherReadSeq": read.their_read_seq,
+                **render.changes(page),
             }
         return {"ok": True, "conversations": answer}
 

@@ -9,10 +9,13 @@ from typing import Any
 import socketio
 
 from chatkit.aiotools import QueueService
+from chatkit.server.data.store.changes import ChangeResult
 from chatkit.server.data.store.messages import Result, SendResult
+from chatkit.server.data.store.records import MessageRecord
 from chatkit.server.metrics import Metrics
 from chatkit.server.realtime.rooms import user_room
 from chatkit.server.wire import render
+from chatkit.wire import MessageUpdated
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -63,8 +66,19 @@ class Publisher:
                         },
                         message.conversation_id,
                     )
+            elif isinstance(result, ChangeResult):
+                if result.changed and result.message is not None:
+                    self._changed(result.message)
             elif result.count > 0:
                 self.push("messages_read", render.read_receipt(result), result.conversation_id)
+
+    def _changed(self, message: MessageRecord) -> None:
+        room = message.conversation_id
+        if message.deleted_at is not None:
+            self.push("message_deleted", dict(render.message_deleted(message)), room)
+        else:
+            updated: MessageUpdated = {"conversationId": room, "message": render.message(message)}
+            self.push("message_updated", dict(updated), room)
 
     def user_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
         """To the conversation, except the typer's own sockets (on every process)."""

@@ -7,6 +7,7 @@ definition costs nothing at run time and orjson serialises the result.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from chatkit.server.data.store.messages import ReadResult
@@ -22,10 +23,13 @@ from chatkit.server.data.store.records import (
 from chatkit.server.data.store.records import Person as PersonRecord
 from chatkit.timefmt import iso
 from chatkit.wire import (
+    CatchUp,
     Conversation,
     Message,
+    MessageDeleted,
     MessagePage,
     Person,
+    Presence,
     ReadReceipt,
     Revocation,
     Session,
@@ -33,16 +37,23 @@ from chatkit.wire import (
 )
 
 
-def person(value: PersonRecord) -> Person:
-    return {"id": value.id, "fullName": value.full_name, "avatarUrl": value.avatar_url}
+def person(value: PersonRecord, *, online: bool) -> Person:
+    return {
+        "id": value.id,
+        "fullName": value.full_name,
+        "avatarUrl": value.avatar_url,
+        "online": online,
+        "lastSeenAt": _iso_or_none(value.last_seen_at),
+    }
 
 
-def conversation(view: ConversationView) -> Conversation:
+def conversation(view: ConversationView, online: Collection[str]) -> Conversation:
+    """`online`: the users presence shows online (any superset of the two will do)."""
     last = view.last_message
     return {
         "id": view.id,
-        "mentor": person(view.mentor),
-        "mentee": person(view.mentee),
+        "mentor": person(view.mentor, online=view.mentor.id in online),
+        "mentee": person(view.mentee, online=view.mentee.id in online),
         "session": {
             "id": view.session.id,
             "startAt": iso(view.session.start_at),
@@ -55,6 +66,8 @@ def conversation(view: ConversationView) -> Conversation:
             "content": last.content,
             "createdAt": iso(last.created_at),
             "senderId": last.sender_id,
+            "editedAt": _iso_or_none(last.edited_at),
+            "deletedAt": _iso_or_none(last.deleted_at),
         },
         "unreadCount": view.unread_count,
         "updatedAt": iso(view.updated_at),
@@ -72,16 +85,55 @@ def message(record: MessageRecord) -> Message:
         "attachments": record.attachments,
         "clientMessageId": record.client_message_id,
         "createdAt": iso(record.created_at),
+        "editedAt": _iso_or_none(record.edited_at),
+        "deletedAt": _iso_or_none(record.deleted_at),
     }
 
 
-def message_page(page: MessagePageRecord, *, forwards: bool) -> MessagePage:
+def _iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def message_page(page: MessagePageRecord, *, forwards: bool, catch_up: bool = False) -> MessagePage:
+    """`catch_up` (afterSeq): with the edits and deletions to apply, and the change cursor."""
     messages = [message(record) for record in page.messages]
     next_cursor = None
     if page.has_more and messages:
         # Paging backwards continues from the oldest returned, forwards from the newest.
         next_cursor = messages[-1]["id"] if forwards else messages[0]["id"]
-    return {"messages": messages, "hasMore": page.has_more, "nextCursor": next_cursor}
+    answer: MessagePage = {
+        "messages": messages,
+        "hasMore": page.has_more,
+        "nextCursor": next_cursor,
+    }
+    if catch_up:
+        extra = changes(page)
+        answer["changes"] = extra["changes"]
+        answer["changeSeq"] = extra["changeSeq"]
+        answer["changesHasMore"] = extra["changesHasMore"]
+    return answer
+
+
+def changes(page: MessagePageRecord) -> CatchUp:
+    """What changed in the messages a client already has (afterSeq, sync)."""
+    return {
+        "changes": [message(record) for record in page.changes],
+        "changeSeq": page.change_seq,
+        "changesHasMore": page.changes_have_more,
+    }
+
+
+def message_deleted(record: MessageRecord) -> MessageDeleted:
+    assert record.deleted_at is not None
+    return {
+        "conversationId": record.conversation_id,
+        "messageId": record.id,
+        "deletedAt": iso(record.deleted_at),
+    }
+
+
+def presence(user_id: str, *, online: bool, last_seen: datetime | None) -> Presence:
+    return {"userId": user_id, "online": online, "lastSeenAt": _iso_or_none(last_seen)}
 
 
 def read_receipt(result: ReadResult) -> ReadReceipt:

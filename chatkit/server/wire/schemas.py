@@ -68,10 +68,16 @@ def _http_url(value: str) -> str:
 def _instant(value: object) -> datetime:
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", "Input should be a valid string")
+    # An offset is required on the wire: a bare local date-time names no instant, and taking
+    # it as UTC would silently shift a platform's local times (the contract says 422).
     try:
+        if datetime.fromisoformat(value).tzinfo is None:
+            raise ValueError("no offset")
         return parse_instant(value)
     except ValueError:
-        raise ValueError("must be an ISO-8601 instant such as 2024-01-15T10:00:00Z") from None
+        raise ValueError(
+            "must be an ISO-8601 instant with an offset, such as 2024-01-15T10:00:00Z"
+        ) from None
 
 
 def _no_surrogates(value: str) -> str:
@@ -136,6 +142,23 @@ class SendMessageIn(Body):
         return self
 
 
+class EditMessageIn(Body):
+    """New text for a message: the sending rules, except that it may never be empty (the
+    message's attachments stay as they are)."""
+
+    content: Text
+
+    @field_validator("content", mode="after")
+    @classmethod
+    def _trim(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("content must not be empty")
+        if len(value) > MAX_CONTENT_CHARS:
+            raise ValueError(f"content is longer than {MAX_CONTENT_CHARS} characters")
+        return value
+
+
 class UserIn(Body):
     full_name: Annotated[Text, Field(min_length=1, max_length=200, alias="fullName")]
     email: Annotated[Text, Field(min_length=3, max_length=320)]
@@ -181,8 +204,23 @@ class TypingIn(Body):
     is_typing: StrictBool = Field(alias="isTyping")
 
 
+Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+
+
+class SyncPoint(Body):
+    """Where a client left a conversation: the last message and the last change it saw."""
+
+    last_seq: Seq = Field(alias="lastSeq")
+    change_seq: Seq = Field(default=0, alias="changeSeq")
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return self.last_seq, self.change_seq
+
+
 class SyncIn(Body):
-    conversations: dict[IdStr, Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]]
+    # A bare number is the seed-era form: lastSeq, every change up to it (changeSeq 0).
+    conversations: dict[IdStr, Seq | SyncPoint]
 
 
 class ReauthIn(Body):

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from chatkit.client import ClientError, Conversation, Message
-from chatkit.tui.format import session_line
+from chatkit.tui.changes import Change, peer_line, show_in_log
 from chatkit.tui.local_state import Unsent, UnsentState
 from chatkit.tui.widgets.composer import Composer
 from chatkit.tui.widgets.connection_bar import ConnectionBar
@@ -68,18 +68,12 @@ class ConversationScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        chat = self.chat
-        other = self.conversation.other(chat.me)
-        session = self.conversation.session
-        yield Static(
-            f"{other.full_name} · session {session_line(session.start_at, session.status, chat.now(), chat.options.tz)}",  # noqa: E501
-            id="peer",
-        )
+        yield Static(peer_line(self.conversation, self.chat), id="peer")
         log = MessageLog(id="log")
         yield log
         yield TypingIndicator(id="typing")
         yield SearchBar(log, id="search")
-        yield Composer(id="composer", max_length=chat.options.max_length)
+        yield Composer(id="composer", max_length=self.chat.options.max_length)
         yield ConnectionBar()
         yield Footer()
 
@@ -92,6 +86,13 @@ class ConversationScreen(Screen[None]):
             [self._unsent_item(e) for e in chat.local.unsent(self.conversation_id)]
         )
         self.load_history()
+
+    def apply(self, event: Change) -> None:
+        """An edit, a deletion or someone's presence: show it as it is now."""
+        self.conversation = self.chat.conversations.get(self.conversation_id, self.conversation)
+        for peer in self.query("#peer").results(Static):  # none before it is composed
+            peer.update(peer_line(self.conversation, self.chat))
+        show_in_log(self.log_view, event)
 
     @property
     def log_view(self) -> MessageLog:

@@ -17,6 +17,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from chatkit.client import Conversation
+from chatkit.tui.changes import presence_dot
 from chatkit.tui.format import preview, session_line
 
 
@@ -137,6 +138,9 @@ class ConversationList(OptionList):
         other = conversation.other(me)
         role = "mentee" if other.id == conversation.mentee.id else "mentor"
         title = Text()
+        dot, dot_style = presence_dot(other)
+        if dot:
+            title.append(dot + " ", style=dot_style)
         title.append(other.full_name, style="bold")
         title.append(f" ({role})", style="dim")
         if conversation.unread_count:
@@ -160,7 +164,8 @@ class ConversationList(OptionList):
         else:
             last = conversation.last_message
             who = "You: " if last.sender_id == me else ""
-            line = Text(who + preview(last.content, width - len(who)))
+            text = "(deleted)" if last.deleted_at is not None else last.content
+            line = Text(who + preview(text, width - len(who)))
             if conversation.unread_count:
                 line.stylize("bold")
         return Text("\n").join([title, session, line])

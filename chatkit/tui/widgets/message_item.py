@@ -1,5 +1,5 @@
-"""One message in the log: sender, time, text, attachments, and for own messages the delivery
-state (sending…, sent ✓, read ✓✓, failed ✗, refused ✗)."""
+"""One message in the log: sender, time, text, attachments, "edited" or "deleted", and for
+own messages the delivery state (sending…, sent ✓, read ✓✓, failed ✗, refused ✗)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ class MessageItem(Static):
         self.reason = reason
         self._refresh_content()
 
+    def replace_message(self, message: Message) -> None:
+        """The message was edited or deleted: show it as it is now."""
+        self.message = message
+        self.text = message.content
+        self._refresh_content()
+
     def _refresh_content(self) -> None:
         for state in Delivery:
             self.set_class(self.mine and self.delivery is state, f"-{state.value}")
@@ -102,11 +108,14 @@ class MessageItem(Static):
         head.append(self.sender, style="bold")
         if self.message is not None:
             head.append(" · " + message_time(self.message.created_at, self._now, self._tz))
+        deleted = self.message is not None and self.message.deleted_at is not None
+        if self.message is not None and self.message.edited_at is not None and not deleted:
+            head.append(" · edited", style="italic")
         if self.mine:
             mark, style = _MARKS[self.delivery]
             head.append(" · ")
             head.append(mark, style=style)
-        body = Text(self.text)
+        body = Text("deleted", style="dim italic") if deleted else Text(self.text)
         lines = [head, body]
         if self.mine and self.delivery is Delivery.REFUSED and self.reason:
             lines.append(Text(self.reason, style="italic"))

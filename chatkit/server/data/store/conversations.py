@@ -67,6 +67,10 @@ def _view_query() -> Select[Any]:
         last.c.sender_id,
         unread,
         conversations.c.updated_at,
+        last.c.edited_at,
+        last.c.deleted_at,
+        mentor.c.last_seen_at,
+        mentee.c.last_seen_at,
     ).select_from(
         conversations.join(mentor, mentor.c.id == conversations.c.mentor_id)
         .join(mentee, mentee.c.id == conversations.c.mentee_id)
@@ -89,15 +93,20 @@ _PARTICIPANTS = select(conversations.c.mentor_id, conversations.c.mentee_id).whe
     conversations.c.id == bindparam("conversation_id")
 )
 _IDS_OF_USER = select(conversations.c.id).where(_OF_USER)
+_PEOPLE_OF_USER = (
+    select(conversations.c.mentor_id, conversations.c.mentee_id).where(_OF_USER).distinct()
+)
 
 
 def _view(row: Any) -> ConversationView:  # one row of _view_query
     return ConversationView(
         id=row[0],
-        mentor=Person(row[1], row[2], row[3]),
-        mentee=Person(row[4], row[5], row[6]),
+        mentor=Person(row[1], row[2], row[3], row[18]),
+        mentee=Person(row[4], row[5], row[6], row[19]),
         session=SessionSummary(row[7], row[8], row[9]),
-        last_message=LastMessage(row[10], row[11], row[12], row[13]) if row[10] else None,
+        last_message=LastMessage(row[10], row[11], row[12], row[13], row[16], row[17])
+        if row[10]
+        else None,
         unread_count=row[14],
         updated_at=row[15],
     )
@@ -183,6 +192,13 @@ class ConversationStore:
         return await self._db.run_read(
             lambda conn: list(conn.execute(_IDS_OF_USER, {"user_id": user_id}).scalars())
         )
+
+    async def partners(self, user_id: str) -> set[str]:
+        """Everyone who shares a conversation with the user."""
+        rows = await self._db.run_read(
+            lambda conn: conn.execute(_PEOPLE_OF_USER, {"user_id": user_id}).all()
+        )
+        return {person for row in rows for person in row} - {user_id}
 
     async def get_or_create_for_session(
         self, *, session_id: str, user_id: str

@@ -25,35 +25,17 @@ from chatkit.server.data.models import (
 from chatkit.server.data.models import (
     notifications_table as notifications,
 )
+from chatkit.server.data.store.changes import (
+    ChangeBatch,
+    ChangeResult,
+    DeleteMessage,
+    EditMessage,
+    changes_since,
+)
+from chatkit.server.data.store.message_rows import MESSAGE_COLUMNS, message_record
 from chatkit.server.data.store.records import MessagePage, MessageRecord, Participants
 from chatkit.server.errors import BadRequest
 from chatkit.wire import Attachment, ContentType, NewAttachment
-
-_MESSAGE_COLUMNS = (
-    messages.c.id,
-    messages.c.conversation_id,
-    messages.c.seq,
-    messages.c.sender_id,
-    messages.c.content,
-    messages.c.content_type,
-    messages.c.attachments,
-    messages.c.client_message_id,
-    messages.c.created_at,
-)
-
-
-def _record(row: Any) -> MessageRecord:
-    return MessageRecord(
-        id=row[0],
-        conversation_id=row[1],
-        seq=row[2],
-        sender_id=row[3],
-        content=row[4],
-        content_type=row[5],
-        attachments=orjson.loads(row[6]) if row[6] not in ("[]", "", None) else [],
-        client_message_id=row[7],
-        created_at=row[8],
-    )
 
 
 @dataclass(slots=True)
@@ -90,12 +72,12 @@ class ReadResult:
     read_seq: int
 
 
-Operation = NewMessage | MarkRead
-Result = SendResult | ReadResult
+Operation = NewMessage | MarkRead | EditMessage | DeleteMessage
+Result = SendResult | ReadResult | ChangeResult
 
 
 @dataclass(slots=True)
-class _ConversationState:
+class ConversationState:
     mentor_id: str
     mentee_id: str
     last_seq: int
@@ -103,6 +85,7 @@ class _ConversationState:
     read_seq: dict[str, int]
     unread: dict[str, int]
     updated_at: datetime
+    change_seq: int
     touched: bool = False
 
 
@@ -117,6 +100,7 @@ _UPDATE_CONVERSATION = (
         mentee_read_seq=bindparam("b_mentee_read_seq"),
         mentor_unread=bindparam("b_mentor_unread"),
         mentee_unread=bindparam("b_mentee_unread"),
+        change_seq=bindparam("b_change_seq"),
     )
 )
 
@@ -124,25 +108,25 @@ _UPDATE_CONVERSATION = (
 # Statements built once: building a SELECT costs more than running it on SQLite.
 _IN_CONVERSATION = messages.c.conversation_id == bindparam("conversation_id")
 _NEWEST = (
-    select(*_MESSAGE_COLUMNS)
+    select(*MESSAGE_COLUMNS)
     .where(_IN_CONVERSATION)
     .order_by(messages.c.seq.desc())
     .limit(bindparam("limit"))
 )
 _BEFORE_SEQ = (
-    select(*_MESSAGE_COLUMNS)
+    select(*MESSAGE_COLUMNS)
     .where(_IN_CONVERSATION, messages.c.seq < bindparam("seq"))
     .order_by(messages.c.seq.desc())
     .limit(bindparam("limit"))
 )
 _AFTER_SEQ = (
-    select(*_MESSAGE_COLUMNS)
+    select(*MESSAGE_COLUMNS)
     .where(_IN_CONVERSATION, messages.c.seq > bindparam("seq"))
     .order_by(messages.c.seq)
     .limit(bindparam("limit"))
 )
 _CURSOR_SEQ = select(messages.c.seq).where(messages.c.id == bindparam("cursor"), _IN_CONVERSATION)
-_BY_CLIENT_IDS = select(*_MESSAGE_COLUMNS).where(
+_BY_CLIENT_IDS = select(*MESSAGE_COLUMNS).where(
     messages.c.client_message_id.in_(bindparam("client_ids", expanding=True)),
     messages.c.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
 )
@@ -157,6 +141,7 @@ _LOCK_COLUMNS = (
     conversations.c.mentor_unread,
     conversations.c.mentee_unread,
     conversations.c.updated_at,
+    conversations.c.change_seq,
 )
 _LOCK = (
     select(*_LOCK_COLUMNS)
@@ -196,21 +181,33 @@ class MessageStore:
             else:
                 query = _NEWEST
             rows = conn.execute(query, params).all()
-            found = [_record(row) for row in rows[:limit]]
+            found = [message_record(row) for row in rows[:limit]]
             if after is None:
                 found.reverse()
             return MessagePage(found, len(rows) > limit)
 
         return await self._db.run_read(work)
 
-    async def after_seq(self, *, conversation_id: str, seq: int, limit: int) -> MessagePage:
-        """Messages with a seq greater than `seq`, oldest first (resuming after a reconnect)."""
+    async def after_seq(
+        self, *, conversation_id: str, seq: int, limit: int, changes_after: int = 0
+    ) -> MessagePage:
+        """Messages with a seq greater than `seq`, oldest first (resuming after a reconnect),
+        and those up to `seq` edited or deleted after change `changes_after`."""
 
         def work(conn: Connection) -> MessagePage:
+            changes, change_seq, more_changes = changes_since(
+                conn, conversation_id=conversation_id, seq=seq, after=changes_after, limit=limit
+            )
             rows = conn.execute(
                 _AFTER_SEQ, {"conversation_id": conversation_id, "seq": seq, "limit": limit + 1}
             ).all()
-            return MessagePage([_record(row) for row in rows[:limit]], len(rows) > limit)
+            return MessagePage(
+                [message_record(row) for row in rows[:limit]],
+                len(rows) > limit,
+                changes=changes,
+                change_seq=change_seq,
+                changes_have_more=more_changes,
+            )
 
         return await self._db.run_read(work)
 
@@ -219,13 +216,13 @@ class MessageStore:
     ) -> MessageRecord | None:
         def work(conn: Connection) -> MessageRecord | None:
             row = conn.execute(
-                select(*_MESSAGE_COLUMNS).where(
+                select(*MESSAGE_COLUMNS).where(
                     messages.c.conversation_id == conversation_id,
                     messages.c.sender_id == sender_id,
                     messages.c.client_message_id == client_message_id,
                 )
             ).first()
-            return _record(row) if row is not None else None
+            return message_record(row) if row is not None else None
 
         return await self._db.run_read(work)
 
@@ -251,6 +248,9 @@ class MessageStore:
     ) -> list[Result]:
         states = self._lock_conversations(conn, operations)
         known = self._existing_client_messages(conn, operations)
+        changes = ChangeBatch(
+            conn, [op for op in operations if isinstance(op, EditMessage | DeleteMessage)]
+        )
         results: list[Result] = []
         new_rows: list[dict[str, Any]] = []
         outbox: list[dict[str, Any]] = []
@@ -258,6 +258,9 @@ class MessageStore:
         for op in operations:
             participants = op.participants
             state = states[participants.conversation_id]
+            if isinstance(op, EditMessage | DeleteMessage):
+                results.append(changes.apply(op, state, now))
+                continue
             if isinstance(op, MarkRead):
                 count = state.unread[op.reader_id]
                 state.unread[op.reader_id] = 0
@@ -325,6 +328,7 @@ class MessageStore:
             conn.execute(_INSERT_MESSAGES, new_rows[0] if len(new_rows) == 1 else new_rows)
         if outbox:
             conn.execute(_INSERT_NOTIFICATIONS, outbox[0] if len(outbox) == 1 else outbox)
+        changes.flush(conn)
         changed = [
             self._state_params(conversation_id, state)
             for conversation_id, state in states.items()
@@ -335,7 +339,7 @@ class MessageStore:
         return results
 
     @staticmethod
-    def _state_params(conversation_id: str, state: _ConversationState) -> dict[str, Any]:
+    def _state_params(conversation_id: str, state: ConversationState) -> dict[str, Any]:
         return {
             "b_id": conversation_id,
             "b_last_seq": state.last_seq,
@@ -345,11 +349,12 @@ class MessageStore:
             "b_mentee_read_seq": state.read_seq[state.mentee_id],
             "b_mentor_unread": state.unread[state.mentor_id],
             "b_mentee_unread": state.unread[state.mentee_id],
+            "b_change_seq": state.change_seq,
         }
 
     def _lock_conversations(
         self, conn: Connection, operations: list[Operation]
-    ) -> dict[str, _ConversationState]:
+    ) -> dict[str, ConversationState]:
         ids = sorted({op.participants.conversation_id for op in operations})
         # Row locks on PostgreSQL, taken in id order so that two processes never deadlock.
         locking = self._db.dialect == "postgresql"
@@ -359,10 +364,10 @@ class MessageStore:
         else:
             query = _LOCK_FOR_UPDATE if locking else _LOCK
             params = {"ids": ids}
-        states: dict[str, _ConversationState] = {}
+        states: dict[str, ConversationState] = {}
         for row in conn.execute(query, params):
             mentor_id, mentee_id = row[1], row[2]
-            states[row[0]] = _ConversationState(
+            states[row[0]] = ConversationState(
                 mentor_id=mentor_id,
                 mentee_id=mentee_id,
                 last_seq=row[3],
@@ -370,6 +375,7 @@ class MessageStore:
                 read_seq={mentor_id: row[5], mentee_id: row[6]},
                 unread={mentor_id: row[7], mentee_id: row[8]},
                 updated_at=row[9],
+                change_seq=row[10],
             )
         return states
 
@@ -390,7 +396,7 @@ class MessageStore:
         )
         found: dict[tuple[str, str, str | None], MessageRecord] = {}
         for row in rows:
-            record = _record(row)
+            record = message_record(row)
             found[(record.conversation_id, record.sender_id, record.client_message_id)] = record
         return found
 

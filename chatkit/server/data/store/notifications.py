@@ -30,7 +30,7 @@ from chatkit.server.data.models import messages_table as messages
 from chatkit.server.data.models import notifications_table as notifications
 from chatkit.server.data.models import sessions_table as sessions
 from chatkit.server.data.models import users_table as users
-from chatkit.server.data.store.messages import _MESSAGE_COLUMNS, _record
+from chatkit.server.data.store.message_rows import MESSAGE_COLUMNS, message_record
 from chatkit.server.data.store.records import (
     NOTIFICATION_STATUSES as STATUSES,
 )
@@ -355,7 +355,7 @@ def _delivery(conn: Connection, claim: Claim) -> Delivery | None:
     sender_id = mentee_id if is_mentor else mentor_id
     sender_name = conn.scalar(select(users.c.full_name).where(users.c.id == sender_id))
     rows = conn.execute(
-        select(_N.c.id, *_MESSAGE_COLUMNS)
+        select(_N.c.id, *MESSAGE_COLUMNS)
         .select_from(_N.outerjoin(messages, messages.c.id == _N.c.message_id))
         .where(_N.c.claim_id == claim.id)
         .order_by(messages.c.seq)
@@ -366,7 +366,7 @@ def _delivery(conn: Connection, claim: Claim) -> Delivery | None:
         if row[1] is None:
             orphans.append(row[0])
         else:
-            queued.append(QueuedMessage(row[0], _record(row[1:])))
+            queued.append(QueuedMessage(row[0], message_record(row[1:])))
     return Delivery(
         claim=claim,
         recipient=Recipient(*recipient),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import get_args
 
@@ -41,6 +41,7 @@ class Person:
     id: str
     full_name: str
     avatar_url: str | None
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class LastMessage:
     content: str
     created_at: datetime
     sender_id: str
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +104,19 @@ class MessageRecord:
     attachments: list[Attachment]
     client_message_id: str | None
     created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
     messages: list[MessageRecord]
     has_more: bool
+    # Messages at or before the resume point changed (edited, deleted) since the caller's
+    # change cursor, and the cursor to resume changes from; filled by catch-up reads.
+    changes: list[MessageRecord] = field(default_factory=list)
+    change_seq: int = 0
+    changes_have_more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,15 @@ class UserStore:
         await self._change(user_id, tokens_valid_after=instant)
         return instant
 
+    async def set_last_seen(self, *, user_id: str, at: datetime) -> None:
+        """When the user's last socket closed (presence); not an edit of the user."""
+        statement = update(users).where(users.c.id == user_id).values(last_seen_at=at)
+        await self._db.run_write(lambda conn: conn.execute(statement))
+
+    async def last_seen(self, user_id: str) -> datetime | None:
+        statement = select(users.c.last_seen_at).where(users.c.id == user_id)
+        return await self._db.run_read(lambda conn: conn.scalar(statement))
+
     async def _change(self, user_id: str, **values: Any) -> None:
         """Update some columns of one user; 404 when there is no such user."""
         statement = update(users).where(users.c.id == user_id).values(updated_at=utcnow(), **values)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from chatkit import wire
 from chatkit.server.wire.schemas import (
+    EditMessageIn,
     NotificationPrefsIn,
     SendMessageIn,
     SessionIn,
@@ -23,6 +24,7 @@ UUID: dict[str, Any] = {"type": "string", "format": "uuid", "pattern": wire.UUID
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     SessionRef,
     SendMessageIn,
+    EditMessageIn,
     UserIn,
     SessionIn,
     NotificationPrefsIn,
@@ -70,8 +72,12 @@ _REQUEST_NOTES: dict[tuple[str, str], dict[str, Any]] = {
         "format": "uuid",
         "description": "An existing user other than the mentor.",
     },
-    ("SessionIn", "startAt"): {"description": "An ISO-8601 instant; without offset, UTC."},
+    ("SessionIn", "startAt"): {"description": "An ISO-8601 instant with its offset (Z, +02:00)."},
     ("SessionRef", "sessionId"): {"description": "A session id; a non-UUID names nothing."},
+    ("EditMessageIn", "content"): {
+        "description": "Trimmed of surrounding whitespace, then 1–4000 code points; the "
+        "message's attachments stay."
+    },
 }
 
 

@@ -85,6 +85,15 @@ def _id(what: str, *, creates: bool = False) -> dict[str, Any]:
     }
 
 
+_MESSAGE_ID: dict[str, Any] = {
+    "name": "messageId",
+    "in": "path",
+    "required": True,
+    "schema": UUID,
+    "description": "A message of this conversation; anything else names nothing (404).",
+}
+
+
 def _operation(
     operation_id: str,
     summary: str,
@@ -161,7 +170,15 @@ def _conversations() -> dict[str, Any]:
                     _query(
                         "afterSeq",
                         {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
-                        "The messages with a greater seq, oldest first (resume from a seq).",
+                        "The messages with a greater seq, oldest first (resume from a seq); "
+                        "the answer also holds `changes`: messages up to that seq edited or "
+                        "deleted after change `changeSeq`.",
+                    ),
+                    _query(
+                        "changeSeq",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_SEQ, "default": 0},
+                        "With afterSeq: the changeSeq of the caller's last catch-up (0: every "
+                        "edit and deletion up to afterSeq).",
                     ),
                 ],
                 description="At most one of before, after and afterSeq (else 400); a cursor "
@@ -178,6 +195,41 @@ def _conversations() -> dict[str, Any]:
                 errors=(400, 404, 413, 422, 429, *_AUTHENTICATED),
                 parameters=[one],
                 requestBody=_body("SendMessageIn"),
+            ),
+        },
+        "/api/conversations/{id}/messages/{messageId}": {
+            "patch": _operation(
+                "editMessage",
+                "Edit one of the caller's messages",
+                {
+                    200: _json(
+                        ref("Message"),
+                        "The message, with editedAt; message_updated is "
+                        "pushed unless the content is unchanged",
+                    )
+                },
+                tag="conversations",
+                errors=(400, 403, 404, 409, 413, 422, 429, *_AUTHENTICATED),
+                parameters=[one, _MESSAGE_ID],
+                requestBody=_body("EditMessageIn"),
+                description="Only the sender may edit (another participant: 403); a deleted "
+                "message is 409. The same content again changes and pushes nothing.",
+            ),
+            "delete": _operation(
+                "deleteMessage",
+                "Delete a message, leaving a tombstone in its place",
+                {
+                    200: _json(
+                        ref("Message"),
+                        'The tombstone: content "", no attachments, '
+                        "deletedAt set; message_deleted is pushed the first time",
+                    )
+                },
+                tag="conversations",
+                errors=(403, 404, 429, *_AUTHENTICATED),
+                parameters=[one, _MESSAGE_ID],
+                description="Its sender or an admin token may delete (another participant: "
+                "403). Deleting again answers the same tombstone and pushes nothing.",
             ),
         },
         "/api/conversations/{id}/read": {

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from chatkit.ids import parse_uuid
 from chatkit.server.data.store.messages import MarkRead, NewMessage
-from chatkit.server.data.store.records import Participants
+from chatkit.server.data.store.records import ConversationView, Participants
 from chatkit.server.errors import BadRequest, NotFound
 from chatkit.server.http.auth import caller
 from chatkit.server.http.routes.params import body, int_param, path_id
@@ -33,10 +33,12 @@ async def _membership(request: web.Request) -> tuple[Services, str, Participants
 async def list_conversations(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", default=20, low=1, high=100)
     offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
-    views = await services(request).store.conversations.list_for_user(
+    app = services(request)
+    views = await app.store.conversations.list_for_user(
         user_id=caller(request).user_id, limit=limit, offset=offset
     )
-    return json_response([render.conversation(view) for view in views])
+    online = await app.presence.shown_online(_people(views))
+    return json_response([render.conversation(view, online) for view in views])
 
 
 @routes.post("/api/conversations/by-session")
@@ -53,15 +55,22 @@ async def open_by_session(request: web.Request) -> web.Response:
         participants = await app.store.conversations.participants(view.id)
         assert participants is not None
         await app.chat.join_participants(participants)
-    return json_response(render.conversation(view), status=201 if created else 200)
+    online = await app.presence.shown_online(_people([view]))
+    return json_response(render.conversation(view, online), status=201 if created else 200)
 
 
 @routes.get("/api/conversations/{id}")
 async def get_conversation(request: web.Request) -> web.Response:
-    view = await services(request).store.conversations.view(
+    app = services(request)
+    view = await app.store.conversations.view(
         conversation_id=path_id(request, what="conversation"), user_id=caller(request).user_id
     )
-    return json_response(render.conversation(view))
+    online = await app.presence.shown_online(_people([view]))
+    return json_response(render.conversation(view, online))
+
+
+def _people(views: list[ConversationView]) -> set[str]:
+    return {person.id for view in views for person in (view.mentor, view.mentee)}
 
 
 @routes.get("/api/conversations/{id}/messages")
@@ -75,18 +84,24 @@ async def list_messages(request: web.Request) -> web.Response:
         if "afterSeq" in request.query
         else None
     )
+    change_seq = int_param(request, "changeSeq", default=0, low=0, high=MAX_SEQ)
     if sum(cursor is not None for cursor in (before, after, after_seq)) > 1:
         raise BadRequest("use one of before, after and afterSeq", code="invalid_query")
     if after_seq is not None:
         page = await app.store.messages.after_seq(
-            conversation_id=participants.conversation_id, seq=after_seq, limit=limit
+            conversation_id=participants.conversation_id,
+            seq=after_seq,
+            limit=limit,
+            changes_after=change_seq,
         )
     else:
         page = await app.store.messages.page(
             conversation_id=participants.conversation_id, limit=limit, before=before, after=after
         )
     forwards = after is not None or after_seq is not None
-    return json_response(render.message_page(page, forwards=forwards))
+    return json_response(
+        render.message_page(page, forwards=forwards, catch_up=after_seq is not None)
+    )
 
 
 def _cursor(request: web.Request, name: str) -> str | None:
