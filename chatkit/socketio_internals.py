@@ -1,6 +1,6 @@
 """Every use of python-socketio's and python-engineio's private internals, in one module.
 
-Written for python-socketio 5.18-5.x and python-engineio 4.15-4.x (`SUPPORTED_VERSIONS`,
+Written for python-socketio 5.18.1-5.x and python-engineio 4.15.1-4.x (`SUPPORTED_VERSIONS`,
 checked at start-up by ChatSocketServer; pyproject.toml caps both below their next major).
 The rest of chatkit subclasses the bases here and overrides only public names or the hooks
 defined here. docs/upstream.md writes up the library bugs worked around here.
@@ -26,8 +26,9 @@ log = logging.getLogger("chatkit.realtime")
 
 # (lowest tested, first unsupported) per distribution.
 SUPPORTED_VERSIONS = {
-    "python-socketio": ((5, 18), (6, 0)),
-    "python-engineio": ((4, 15), (5, 0)),
+    # 5.18.0 loses events between processes through the Redis manager (test_scale_out.py).
+    "python-socketio": ((5, 18, 1), (6, 0, 0)),
+    "python-engineio": ((4, 15, 1), (5, 0, 0)),
 }
 CLOSE_ALL_TIMEOUT_SECONDS = 5.0
 

@@ -60,7 +60,8 @@ def check_versions() -> None:
     """Stop start-up with one line if an installed library is outside the tested range."""
     for name, (lowest, unsupported) in SUPPORTED_VERSIONS.items():
         installed = metadata.version(name)
-        numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:2])
+        parts = [int(part) for part in re.findall(r"\d+", installed)[:3]]
+        numbers = tuple(parts + [0] * (3 - len(parts)))
         if not lowest <= numbers < unsupported:
             raise ConfigError(
                 f"{name} {installed} is not supported: chatkit needs "
