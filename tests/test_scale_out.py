@@ -225,6 +225,25 @@ async def test_workers_share_one_port(tmp_path: Path, environment: dict[str, str
         assert alive == [], "the workers stop with the supervisor"
 
 
+async def test_workers_exit_when_their_supervisor_is_killed(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    import psutil
+
+    with serving(tmp_path, environment, "--workers", "2") as server:
+        assert "with 2 workers" in server.output[-1]
+        workers = [
+            child
+            for child in psutil.Process(server.process.pid).children()
+            if any("spawn_main" in part for part in child.cmdline())
+        ]
+        assert len(workers) == 2
+        server.process.kill()  # SIGKILL: the supervisor gets no chance to stop them
+        server.process.wait(timeout=10)
+        _gone, alive = psutil.wait_procs(workers, timeout=20)
+        assert alive == [], "orphaned workers keep running after their supervisor died"
+
+
 async def test_workers_without_redis_are_refused(tmp_path: Path, database_url: str) -> None:
     import subprocess
     import sys

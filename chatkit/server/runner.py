@@ -129,9 +129,26 @@ STOP_TIMEOUT_SECONDS = 30.0
 MIN_UPTIME_SECONDS = 5.0
 
 
-def _worker_main(settings: Settings, index: int, ready: Any) -> None:
+def _worker_main(settings: Settings, index: int, ready: Any, supervisor_pid: int) -> None:
     os.environ["CHATKIT_WORKER_INDEX"] = str(index)
+    _stop_with_the_supervisor(supervisor_pid)
     run(settings, on_ready=lambda url: ready.put((index, url)), run_migrations=False)
+
+
+def _stop_with_the_supervisor(supervisor_pid: int) -> None:
+    """A worker whose supervisor is killed (SIGKILL, OOM) drains and exits instead of holding
+    the port as an orphan: Linux sends it SIGTERM when the parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
+        return
+    if os.getppid() != supervisor_pid:  # the supervisor died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _check(settings: Settings) -> None:
@@ -187,7 +204,7 @@ class _Supervisor:
     def _start(self, index: int) -> None:
         process = self._context.Process(
             target=_worker_main,
-            args=(self._settings, index, self._ready),
+            args=(self._settings, index, self._ready, os.getpid()),
             name=f"chatkit-worker-{index}",
         )
         process.start()
