@@ -75,13 +75,8 @@ class LocalPresence:
         return True
 
     async def disconnected(self, user_id: str, sid: str, *, grace: float) -> bool:
-        sids = self._sockets.get(user_id)
-        if sids is None:
+        if not _was_last_socket(self._sockets, user_id, sid):
             return False
-        sids.discard(sid)
-        if sids:
-            return False
-        del self._sockets[user_id]
         self._closed_at[user_id] = datetime.now(UTC)
         return True
 
@@ -198,13 +193,8 @@ class RedisPresence:
             return False
 
     async def disconnected(self, user_id: str, sid: str, *, grace: float) -> bool:
-        sids = self._sockets.get(user_id)
-        if sids is None:
+        if not _was_last_socket(self._sockets, user_id, sid):
             return False
-        sids.discard(sid)
-        if sids:
-            return False
-        del self._sockets[user_id]
         return await self._gone(user_id, grace)
 
     async def _gone(self, user_id: str, grace: float) -> bool:
@@ -304,3 +294,15 @@ class RedisPresence:
                     self._mark(pipe, user_id, now)
 
             await self._write(fill)
+
+
+def _was_last_socket(sockets: dict[str, set[str]], user_id: str, sid: str) -> bool:
+    """Forget `sid` of `user_id` in this process; True when it was the user's last socket here."""
+    sids = sockets.get(user_id)
+    if sids is None:
+        return False
+    sids.discard(sid)
+    if sids:
+        return False
+    del sockets[user_id]
+    return True
