@@ -39,6 +39,15 @@ def emit_json(data: object) -> None:
     write_line(json.dumps(data, ensure_ascii=False))
 
 
+def print_result(raw: object, line: str, *, json_output: bool) -> None:
+    """What a command that changes one thing prints: the API's JSON with --json, else `line`
+    (an id, a count)."""
+    if json_output:
+        emit_json(raw)
+    else:
+        write_line(line)
+
+
 def write_line(text: str) -> None:
     try:
         sys.stdout.write(text + "\n")
