@@ -8,13 +8,20 @@ exit with the same status whichever way they went.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from chatkit.commands.common import fail, friendly_errors, settings_or_exit, with_store
+from chatkit.commands.common import (
+    ConfigOption,
+    fail,
+    friendly_errors,
+    settings_or_exit,
+    with_store,
+)
+from chatkit.commands.option_groups import OptionGroup
 from chatkit.config import Settings
 from chatkit.timefmt import iso
 
@@ -60,15 +67,25 @@ class AdminBackend(Protocol):
         ...
 
 
-def admin_backend(url: str | None, token: str | None, config: Path | None) -> AdminBackend:
-    """The remote API when --url (CHATKIT_URL) is given, else the local database."""
-    if url is None:
-        return LocalAdmin(settings_or_exit(config))
-    if not url.startswith(("http://", "https://")):
-        fail(f"--url must start with http:// or https://, got {url!r}", code=2)
-    if not token or not token.strip():
-        fail("--url needs an admin token: give --token (or CHATKIT_TOKEN)", code=2)
-    return RemoteAdmin(url.rstrip("/"), token.strip())
+@dataclass(frozen=True, slots=True)
+class AdminOptions(OptionGroup):
+    """--url, --token and --config, which every `users` and `sessions` command takes (after
+    its own options): where it does its work."""
+
+    url: AdminUrlOption = None
+    token: AdminTokenOption = None
+    config: ConfigOption = None
+
+    def backend(self) -> AdminBackend:
+        """The remote API when --url (CHATKIT_URL) is given, else the local database."""
+        url, token = self.url, self.token
+        if url is None:
+            return LocalAdmin(settings_or_exit(self.config))
+        if not url.startswith(("http://", "https://")):
+            fail(f"--url must start with http:// or https://, got {url!r}", code=2)
+        if not token or not token.strip():
+            fail("--url needs an admin token: give --token (or CHATKIT_TOKEN)", code=2)
+        return RemoteAdmin(url.rstrip("/"), token.strip())
 
 
 class LocalAdmin:

@@ -36,6 +36,8 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+# How many rows a listing command shows (each command sets its own default).
+LimitOption = Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)]
 
 
 def with_default(help_text: str, default: str) -> str:

@@ -26,6 +26,13 @@ from chatkit.commands.output import (
 if TYPE_CHECKING:
     from chatkit.client import ApiClient, Conversation
 
+ConversationArgument = Annotated[
+    str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
+]
+SessionArgument = Annotated[
+    str, typer.Argument(metavar="SESSION_ID", help="The mentoring session's id.")
+]
+
 
 @with_option_groups
 def conversations(
@@ -110,9 +117,7 @@ def _with(conversation: Conversation, me: str | None) -> str:
 
 @with_option_groups
 def open_session(
-    session_id: Annotated[
-        str, typer.Argument(metavar="SESSION_ID", help="The mentoring session's id.")
-    ],
+    session_id: SessionArgument,
     json_output: JsonOption = False,
     *,
     connection: ConnectionOptions,
@@ -127,9 +132,7 @@ def open_session(
 
 @with_option_groups
 def mark_read(
-    conversation_id: Annotated[
-        str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
-    ],
+    conversation_id: ConversationArgument,
     json_output: JsonOption = False,
     *,
     connection: ConnectionOptions,

@@ -10,6 +10,7 @@ import typer
 
 from chatkit.commands.common import fail
 from chatkit.commands.connection import ConnectionOptions
+from chatkit.commands.conversations import ConversationArgument
 from chatkit.commands.option_groups import with_option_groups
 from chatkit.commands.output import (
     JsonOption,
@@ -25,9 +26,6 @@ from chatkit.commands.output import (
 if TYPE_CHECKING:
     from chatkit.client import ApiClient, Attachment, Message, MessagePage
 
-ConversationArgument = Annotated[
-    str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
-]
 DEFAULT_PAGE = 50
 ALL_PAGE = 100
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from chatkit.commands.choices import NotificationStatus, value_of
 from chatkit.commands.common import (
     ConfigOption,
+    LimitOption,
     console,
     fail,
     friendly_errors,
@@ -46,7 +47,7 @@ def notify_list(
         NotificationStatus | None,
         typer.Option("--status", help=with_default("Only this status.", "any"), show_default=False),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 50,
+    limit: LimitOption = 50,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (counts and notifications) on stdout.")
     ] = False,
