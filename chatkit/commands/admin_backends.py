@@ -28,8 +28,10 @@ from chatkit.timefmt import iso
 if TYPE_CHECKING:
     from chatkit.client import ApiClient
     from chatkit.server.data.store import Store
+    from chatkit.server.wire.schemas import Body
 
 T = TypeVar("T")
+BodyT = TypeVar("BodyT", bound="Body")
 Json = dict[str, Any]
 PAGE = 1000  # the most the admin list endpoints answer at once
 
@@ -97,23 +99,31 @@ class LocalAdmin:
     def _run(self, work: Callable[[Store], Awaitable[T]], *, writes: bool) -> T:
         return with_store(self._settings, work, writes=writes)
 
+    def _put(
+        self, model: type[BodyT], fields: Json, save: Callable[[Store, BodyT], Awaitable[Json]]
+    ) -> Json:
+        """Validate `fields` as the admin API does, then `save` them; bad input is refused (in
+        the API's words) before the database is touched."""
+        from chatkit.server.wire.schemas import validate
+
+        with friendly_errors():
+            payload = validate(model, fields)
+        return self._run(lambda store: save(store, payload), writes=True)
+
     def put_user(self, user_id: str, fields: Json) -> Json:
         from chatkit.server.wire import render
-        from chatkit.server.wire.schemas import UserIn, validate
+        from chatkit.server.wire.schemas import UserIn
 
-        with friendly_errors():  # bad input is refused before the database is touched
-            payload = validate(UserIn, fields)
-
-        async def work(store: Store) -> Json:
+        async def save(store: Store, user: UserIn) -> Json:
             record, _created = await store.users.upsert(
                 user_id=user_id,
-                full_name=payload.full_name,
-                email=payload.email,
-                avatar_url=payload.avatar_url,
+                full_name=user.full_name,
+                email=user.email,
+                avatar_url=user.avatar_url,
             )
             return dict(render.user(record))
 
-        return self._run(work, writes=True)
+        return self._put(UserIn, fields, save)
 
     def list_users(self, limit: int) -> list[Json]:
         from chatkit.server.wire import render
@@ -143,22 +153,19 @@ class LocalAdmin:
 
     def put_session(self, session_id: str, fields: Json) -> Json:
         from chatkit.server.wire import render
-        from chatkit.server.wire.schemas import SessionIn, validate
+        from chatkit.server.wire.schemas import SessionIn
 
-        with friendly_errors():
-            payload = validate(SessionIn, fields)
-
-        async def work(store: Store) -> Json:
+        async def save(store: Store, session: SessionIn) -> Json:
             record, _created = await store.sessions.upsert(
                 session_id=session_id,
-                mentor_id=payload.mentor_id,
-                mentee_id=payload.mentee_id,
-                start_at=payload.start_at,
-                status=payload.status,
+                mentor_id=session.mentor_id,
+                mentee_id=session.mentee_id,
+                start_at=session.start_at,
+                status=session.status,
             )
             return dict(render.session(record))
 
-        return self._run(work, writes=True)
+        return self._put(SessionIn, fields, save)
 
     def list_sessions(self, user_id: str | None, limit: int) -> tuple[list[Json], dict[str, str]]:
         from chatkit.server.wire import render
