@@ -18,6 +18,7 @@ from chatkit.commands.common import (
     friendly_errors,
     open_database,
     print_json,
+    say,
     settings_or_exit,
 )
 from chatkit.commands.option_groups import with_option_groups
@@ -63,7 +64,7 @@ def users_add(
     uid = _uuid_or_exit(user_id, "--id")
     backend = admin.backend()
     user = backend.put_user(uid, {"fullName": name, "email": email, "avatarUrl": avatar})
-    console.print(user["id"], highlight=False, soft_wrap=True)
+    say(user["id"])
 
 
 @users_app.command("list")
@@ -94,7 +95,7 @@ def _set_notify_email(user_id: str, enabled: bool, admin: AdminOptions) -> None:
     uid = _uuid_or_exit(user_id, "USER_ID")
     admin.backend().set_notify_email(uid, enabled)
     state = "on" if enabled else "off"
-    console.print(f"notification emails for {uid} are {state}", highlight=False, soft_wrap=True)
+    say(f"notification emails for {uid} are {state}")
 
 
 UserIdArgument = Annotated[str, typer.Argument(help="The user's id.")]
@@ -120,9 +121,7 @@ def users_revoke_tokens(user_id: UserIdArgument, *, admin: AdminOptions) -> None
     """Refuse every token of USER_ID issued before now."""
     uid = _uuid_or_exit(user_id, "USER_ID")
     instant = admin.backend().revoke_tokens(uid)
-    console.print(
-        f"tokens of {uid} issued before {instant} are refused", highlight=False, soft_wrap=True
-    )
+    say(f"tokens of {uid} issued before {instant} are refused")
 
 
 @users_app.command("remove")
@@ -131,7 +130,7 @@ def users_remove(user_id: UserIdArgument, *, admin: AdminOptions) -> None:
     """Delete a user who takes part in no session; their tokens stop working."""
     uid = _uuid_or_exit(user_id, "USER_ID")
     admin.backend().remove_user(uid)
-    console.print(f"removed user {uid}", highlight=False, soft_wrap=True)
+    say(f"removed user {uid}")
 
 
 @sessions_app.command("add")
@@ -164,7 +163,7 @@ def sessions_add(
         "status": status.value,
     }
     session = admin.backend().put_session(sid, fields)
-    console.print(session["id"], highlight=False, soft_wrap=True)
+    say(session["id"])
 
 
 @sessions_app.command("list")
@@ -224,13 +223,9 @@ def db_upgrade(config: ConfigOption = None) -> None:
     with friendly_errors():
         before, after = asyncio.run(_main())
     if before == after:
-        console.print(f"database is up to date (revision {after})", highlight=False, soft_wrap=True)
+        say(f"database is up to date (revision {after})")
     else:
-        console.print(
-            f"database upgraded from {before or 'empty'} to {after}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"database upgraded from {before or 'empty'} to {after}")
 
 
 @db_app.command("current")

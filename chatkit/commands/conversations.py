@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from chatkit.commands.common import console
+from chatkit.commands.common import console, say
 from chatkit.commands.connection import ConnectionOptions
 from chatkit.commands.option_groups import with_option_groups
 from chatkit.commands.output import (
@@ -101,12 +101,12 @@ def print_with_messages(columns: Sequence[str], rows: Sequence[Sequence[object]]
             for i, value in enumerate(values)
         ).rstrip()
 
-    console.print(f"[bold]{escape(line(columns))}[/]", highlight=False, soft_wrap=True)
+    say(f"[bold]{escape(line(columns))}[/]")
     for row, values in zip(rows, cells, strict=True):
-        console.print(escape(line(values)), highlight=False, soft_wrap=True)
+        say(escape(line(values)))
         message = clip(str(row[-1]), max(console.width - 4, 20))
         if message:
-            console.print(f"  [dim]{escape(message)}[/]", highlight=False, soft_wrap=True)
+            say(f"  [dim]{escape(message)}[/]")
 
 
 def _with(conversation: Conversation, me: str | None) -> str:

@@ -17,6 +17,7 @@ from chatkit.commands.common import (
     fail,
     friendly_errors,
     print_json,
+    say,
     settings_or_exit,
     with_default,
     with_store,
@@ -158,11 +159,9 @@ def notify_run(
                     highlight=False,
                 )
                 return
-            console.print(
+            say(
                 f"notify worker delivering to {worker.mailer.description}, looking every "
-                f"{settings.notify_poll_interval:g}s — Ctrl-C to stop",
-                highlight=False,
-                soft_wrap=True,
+                f"{settings.notify_poll_interval:g}s — Ctrl-C to stop"
             )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
