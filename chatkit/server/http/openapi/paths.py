@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from chatkit.server.http.openapi.components import UUID, ref
+from chatkit.server.http.routes.params import MAX_OFFSET
 from chatkit.server.wire.schemas import MAX_SEQ
 
 JSON = "application/json"
@@ -83,7 +84,7 @@ def _limit(default: int, maximum: int) -> _Param:
 
 _OFFSET = _query(
     "offset",
-    {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+    {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
     "How many to skip (else 400).",
 )
 
