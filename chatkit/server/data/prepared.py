@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.sql import Insert, Select, Update
+from sqlalchemy.sql import Insert, Select, TextClause, Update
 
 Processor = Callable[[Any], Any] | None
-Statement = Select[Any] | Insert | Update
+Statement = Select[Any] | Insert | Update | TextClause
 
 
 @dataclass(frozen=True, slots=True)
