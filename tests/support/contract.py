@@ -118,13 +118,20 @@ class Contract:
         return operation
 
     def _validate(self, pointer: str, instance: Any, where: str) -> None:
-        errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: e.path)
-        if errors:
-            details = "; ".join(
-                f"at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-                for error in errors[:5]
-            )
-            raise ContractViolation(f"{where}: does not match {pointer}: {details}")
+        _require(self.validator(pointer), instance, where, pointer)
+
+
+def _require(
+    validator: jsonschema.protocols.Validator, instance: Any, where: str, schema: str
+) -> None:
+    """Raise ContractViolation, with the first few reasons, unless `instance` is valid."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: e.path)
+    if errors:
+        details = "; ".join(
+            f"at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            for error in errors[:5]
+        )
+        raise ContractViolation(f"{where}: does not match {schema}: {details}")
 
 
 @functools.cache
@@ -173,13 +180,7 @@ _ANSWERS: dict[str, type[Any]] = {"sync": wire.Synced, "reauth": wire.Reauthed}
 
 
 def _check_wire(kind: type[Any], instance: Any, where: str) -> None:
-    errors = sorted(_wire_validator(kind).iter_errors(instance), key=lambda e: e.path)
-    if errors:
-        details = "; ".join(
-            f"at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-            for error in errors[:5]
-        )
-        raise ContractViolation(f"{where}: does not match wire.{kind.__name__}: {details}")
+    _require(_wire_validator(kind), instance, where, f"wire.{kind.__name__}")
 
 
 @functools.cache
