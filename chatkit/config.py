@@ -9,11 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = "chatkit.toml"
 ENV_PREFIX = "CHATKIT_"
+
+
+# The URL settings (empty when unset), the schemes each takes, and what an error says.
+URL_SCHEMES: dict[str, tuple[tuple[str, ...], str]] = {
+    "public_url": (("http://", "https://"), "must be an http:// or https:// URL"),
+    "redis_url": (
+        ("redis://", "rediss://", "unix://"),
+        "must start with redis://, rediss:// or unix://",
+    ),
+    "smtp_url": (("smtp://", "smtps://"), "must look like smtp://[user:pass@]host:port"),
+}
 
 
 class ConfigError(Exception):
@@ -103,25 +121,18 @@ class Settings(BaseSettings):
             raise ValueError("must look like 30/second, 100/minute or 5 per 10 seconds") from None
         return value.strip()
 
-    @field_validator("redis_url")
+    @field_validator(*URL_SCHEMES)
     @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
-
-    @field_validator("smtp_url")
-    @classmethod
-    def _smtp_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("smtp://", "smtps://")):
-            raise ValueError("must look like smtp://[user:pass@]host:port")
+    def _url_scheme(cls, value: str, info: ValidationInfo) -> str:
+        schemes, problem = URL_SCHEMES[info.field_name or ""]
+        if value and not value.startswith(schemes):
+            raise ValueError(problem)
         return value
 
     @field_validator("public_url")
     @classmethod
-    def _public_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+    def _public_url_without_slash(cls, value: str) -> str:
+        # Paths are appended to it (links in emails, `chatkit tui` without --url).
         return value.rstrip("/")
 
     @model_validator(mode="after")

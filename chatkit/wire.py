@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, NotRequired, TypeVar, cast
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from chatkit import event_names
+
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 ERROR_CODE_PATTERN = "^[a-z0-9]+(_[a-z0-9]+)*$"
@@ -152,29 +154,6 @@ class MessagePage(TypedDict):
     changesHasMore: NotRequired[bool]
 
 
-class MessageUpdated(TypedDict):
-    """The `message_updated` event."""
-
-    conversationId: Uuid
-    message: Message
-
-
-class MessageDeleted(TypedDict):
-    """The `message_deleted` event."""
-
-    conversationId: Uuid
-    messageId: Uuid
-    deletedAt: Instant
-
-
-class Presence(TypedDict):
-    """The `presence` event."""
-
-    userId: Uuid
-    online: bool
-    lastSeenAt: OptionalInstant
-
-
 class ReadReceipt(TypedDict):
     conversationId: Uuid
     readBy: Uuid
@@ -221,6 +200,116 @@ class Readiness(TypedDict):
     status: Literal["ok", "unavailable"]
     checks: dict[str, Literal["ok", "unavailable"]]
     error: NotRequired[ErrorDetail]
+
+
+# --- Socket.IO, namespace /chat: what the server pushes, and its acknowledgements -----------
+
+
+class NewMessage(TypedDict):
+    """The `new_message` event: a message just stored."""
+
+    conversationId: Uuid
+    message: Message
+
+
+class UserTyping(TypedDict):
+    """The `user_typing` event."""
+
+    conversationId: Uuid
+    userId: Uuid
+    isTyping: bool
+
+
+class MessageUpdated(TypedDict):
+    """The `message_updated` event: the message as edited."""
+
+    conversationId: Uuid
+    message: Message
+
+
+class MessageDeleted(TypedDict):
+    """The `message_deleted` event."""
+
+    conversationId: Uuid
+    messageId: Uuid
+    deletedAt: Instant
+
+
+class Presence(TypedDict):
+    """The `presence` event."""
+
+    userId: Uuid
+    online: bool
+    lastSeenAt: OptionalInstant
+
+
+DisconnectCode = Literal["token_expired", "token_revoked"]
+
+
+class Disconnecting(TypedDict):
+    """`token_expired` and `token_revoked`: why the server is about to disconnect the socket."""
+
+    code: DisconnectCode
+    message: str
+
+
+# Each event the server pushes, by name, and its payload (`messages_read` carries the same
+# receipt as `PATCH …/read`).
+SERVER_EVENTS: dict[str, type[Any]] = {
+    event_names.NEW_MESSAGE: NewMessage,
+    event_names.USER_TYPING: UserTyping,
+    event_names.MESSAGES_READ: ReadReceipt,
+    event_names.MESSAGE_UPDATED: MessageUpdated,
+    event_names.MESSAGE_DELETED: MessageDeleted,
+    event_names.PRESENCE: Presence,
+    event_names.TOKEN_EXPIRED: Disconnecting,
+    event_names.TOKEN_REVOKED: Disconnecting,
+}
+
+
+class Acked(TypedDict):
+    """The acknowledgement of a client event that did what it asked."""
+
+    ok: Literal[True]
+
+
+class AckErrorDetail(ErrorDetail):
+    retryAfter: NotRequired[
+        Annotated[int, Field(ge=1, description="With rate_limited: seconds to wait.")]
+    ]
+
+
+class AckError(TypedDict):
+    """The acknowledgement of a client event that failed; the socket stays connected."""
+
+    ok: Literal[False]
+    error: AckErrorDetail
+
+
+class Reauthed(TypedDict):
+    """The acknowledgement of `reauth`."""
+
+    ok: Literal[True]
+    expiresAt: Annotated[Instant, Field(description="When the socket is cut now.")]
+
+
+class SyncedConversation(CatchUp):
+    """One conversation of the `sync` answer: up to 100 messages after the seq given, the
+    edits and deletions of earlier ones (CatchUp), and the read state of both sides."""
+
+    messages: list[Message]
+    hasMore: bool
+    lastSeq: Count
+    unreadCount: Count
+    readSeq: Count
+    otherReadSeq: Count
+
+
+class Synced(TypedDict):
+    """The acknowledgement of `sync`, by the conversation ids as the client sent them."""
+
+    ok: Literal[True]
+    conversations: dict[str, SyncedConversation]
 
 
 # Every response object of the REST API, by its name in the OpenAPI document.

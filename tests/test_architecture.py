@@ -43,10 +43,6 @@ ALLOWED: dict[str, set[str]] = {
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("chatkit.config", "chatkit.server.ratelimit"): "a rate setting is checked by the limiter's "
     "own parser, imported when a rate is validated",
-    # Known debt: render_failure/error_response, the HTTP error handler, still sit beside the
-    # error tree and reach up (JSON response, "is the database down", parser errors). They
-    # belong in http/; moving them waits for issue 14, which is changing them.
-    ("chatkit.server.errors", "chatkit.server."): "the HTTP error handler lives in errors.py",
 }
 
 

@@ -13,10 +13,12 @@ from chatkit.client.events import (
     Event,
     EventStream,
     MessageDeletedEvent,
+    MessageEvent,
     MessageUpdatedEvent,
     NewMessageEvent,
     PresenceEvent,
     ReadEvent,
+    ServerEvent,
     TypingEvent,
 )
 from chatkit.client.models import (
@@ -51,6 +53,7 @@ __all__ = [
     "Message",
     "MessagePage",
     "MessageDeletedEvent",
+    "MessageEvent",
     "MessageUpdatedEvent",
     "NewMessageEvent",
     "PresenceEvent",
@@ -61,6 +64,7 @@ __all__ = [
     "ReadReceipt",
     "RealtimeClient",
     "SendResult",
+    "ServerEvent",
     "SessionInfo",
     "TokenSource",
     "TypingEvent",

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from chatkit.client.models import Message, ProtocolError, ReadReceipt
+from chatkit import event_names, wire
+from chatkit.client.models import Message, ReadReceipt, check, instant_or_none
 from chatkit.timefmt import parse_instant
 
 # The detail of the CONNECTED status delivered before the catch-up; the one after it has none.
@@ -53,8 +54,9 @@ class ConnectionStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class NewMessageEvent:
-    """`new_message`; `catch_up` is True for a message fetched with `after` after a connect."""
+class MessageEvent:
+    """A message as it now is; `catch_up` is True when it was fetched after a connect rather
+    than pushed live."""
 
     conversation_id: str
     message: Message
@@ -62,9 +64,24 @@ class NewMessageEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMessageEvent(MessageEvent):
+    """`new_message`."""
+
+    name: ClassVar[str] = event_names.NEW_MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdatedEvent(MessageEvent):
+    """`message_updated`: `message` is the edited message."""
+
+    name: ClassVar[str] = event_names.MESSAGE_UPDATED
+
+
+@dataclass(frozen=True, slots=True)
 class TypingEvent:
     """`user_typing`."""
 
+    name: ClassVar[str] = event_names.USER_TYPING
     conversation_id: str
     user_id: str
     is_typing: bool
@@ -75,6 +92,7 @@ class TypingEvent:
 class ReadEvent:
     """`messages_read`: `read_by` has read everything in the conversation up to now."""
 
+    name: ClassVar[str] = event_names.MESSAGES_READ
     receipt: ReadReceipt
 
     @property
@@ -83,19 +101,10 @@ class ReadEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageUpdatedEvent:
-    """`message_updated`: `message` is the edited message. `catch_up` is True for an edit
-    learnt after a connect (the message as it is now)."""
-
-    conversation_id: str
-    message: Message
-    catch_up: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class MessageDeletedEvent:
     """`message_deleted`: the message is now a tombstone (content "", no attachments)."""
 
+    name: ClassVar[str] = event_names.MESSAGE_DELETED
     conversation_id: str
     message_id: str
     deleted_at: datetime
@@ -107,6 +116,7 @@ class MessageDeletedEvent:
 class PresenceEvent:
     """`presence`: someone who shares a conversation with you came online or went away."""
 
+    name: ClassVar[str] = event_names.PRESENCE
     user_id: str
     online: bool
     last_seen_at: datetime | None
@@ -119,77 +129,48 @@ class ConnectionEvent:
 
 
 ChangeEvent = MessageUpdatedEvent | MessageDeletedEvent
-Event = (
+# What the server says, as delivered (each class's `name` is the event it comes from).
+ServerEvent = (
     NewMessageEvent
     | TypingEvent
     | ReadEvent
     | MessageUpdatedEvent
     | MessageDeletedEvent
     | PresenceEvent
-    | ConnectionEvent
 )
-# What the server pushes that a RealtimeClient relays.
-SERVER_EVENTS = (
-    "new_message",
-    "user_typing",
-    "messages_read",
-    "message_updated",
-    "message_deleted",
-    "presence",
-    "token_expired",
-)
+Event = ServerEvent | ConnectionEvent
+
+
+# Each payload is checked against its definition in chatkit.wire (SERVER_EVENTS) first; a
+# payload that does not match raises ProtocolError.
 
 
 def parse_new_message(payload: Any) -> NewMessageEvent:
-    if not isinstance(payload, dict):
-        raise ProtocolError("new_message payload is not an object")
-    message = Message.from_json(payload.get("message"))
-    conversation_id = payload.get("conversationId", message.conversation_id)
-    if not isinstance(conversation_id, str):
-        raise ProtocolError("new_message conversationId is not a string")
-    return NewMessageEvent(conversation_id, message)
+    data = check(wire.NewMessage, payload)
+    message = Message.from_wire(data["message"], raw=payload["message"])
+    return NewMessageEvent(data["conversationId"], message)
 
 
 def parse_typing(payload: Any) -> TypingEvent:
-    if not isinstance(payload, dict):
-        raise ProtocolError("user_typing payload is not an object")
-    conversation_id, user_id = payload.get("conversationId"), payload.get("userId")
-    is_typing = payload.get("isTyping")
-    if not (isinstance(conversation_id, str) and isinstance(user_id, str)):
-        raise ProtocolError("user_typing needs conversationId and userId strings")
-    return TypingEvent(conversation_id, user_id, bool(is_typing), raw=payload)
+    data = check(wire.UserTyping, payload)
+    return TypingEvent(data["conversationId"], data["userId"], data["isTyping"], raw=payload)
 
 
 def parse_read(payload: Any) -> ReadEvent:
     return ReadEvent(ReadReceipt.from_json(payload))
 
 
-def _payload(payload: Any, event: str) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise ProtocolError(f"{event} payload is not an object")
-    return payload
-
-
-def _instant(value: Any, what: str) -> datetime:
-    if not isinstance(value, str):
-        raise ProtocolError(f"{what} is not a string")
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise ProtocolError(f"{what}: {exc}") from None
-
-
 def parse_change(event: str, payload: Any) -> ChangeEvent:
     """`message_updated` or `message_deleted`."""
-    data = _payload(payload, event)
-    if event == "message_updated":
-        message = Message.from_json(data.get("message"))
-        return MessageUpdatedEvent(data.get("conversationId") or message.conversation_id, message)
-    conversation_id, message_id = data.get("conversationId"), data.get("messageId")
-    if not (isinstance(conversation_id, str) and isinstance(message_id, str)):
-        raise ProtocolError("message_deleted needs conversationId and messageId strings")
-    deleted_at = _instant(data.get("deletedAt"), "message_deleted deletedAt")
-    return MessageDeletedEvent(conversation_id, message_id, deleted_at, raw=data)
+    if event == event_names.MESSAGE_UPDATED:
+        updated = check(wire.MessageUpdated, payload)
+        message = Message.from_wire(updated["message"], raw=payload["message"])
+        return MessageUpdatedEvent(updated["conversationId"], message)
+    deleted = check(wire.MessageDeleted, payload)
+    deleted_at = parse_instant(deleted["deletedAt"])
+    return MessageDeletedEvent(
+        deleted["conversationId"], deleted["messageId"], deleted_at, raw=payload
+    )
 
 
 def change_of(message: Message, *, catch_up: bool) -> ChangeEvent:
@@ -207,12 +188,9 @@ def change_of(message: Message, *, catch_up: bool) -> ChangeEvent:
 
 
 def parse_presence(payload: Any) -> PresenceEvent:
-    data = _payload(payload, "presence")
-    user_id, online, seen = data.get("userId"), data.get("online"), data.get("lastSeenAt")
-    if not (isinstance(user_id, str) and isinstance(online, bool)):
-        raise ProtocolError("presence needs a userId string and an online boolean")
-    last_seen = None if seen is None else _instant(seen, "presence lastSeenAt")
-    return PresenceEvent(user_id, online, last_seen, raw=data)
+    data = check(wire.Presence, payload)
+    last_seen = instant_or_none(data["lastSeenAt"])
+    return PresenceEvent(data["userId"], data["online"], last_seen, raw=payload)
 
 
 class EventStream:
@@ -268,7 +246,7 @@ class EventStream:
 
 # Events delivered as they come, parsed by these.
 PLAIN_EVENTS: dict[str, Callable[[Any], Event]] = {
-    "user_typing": parse_typing,
-    "messages_read": parse_read,
-    "presence": parse_presence,
+    event_names.USER_TYPING: parse_typing,
+    event_names.MESSAGES_READ: parse_read,
+    event_names.PRESENCE: parse_presence,
 }

@@ -25,11 +25,11 @@ class ProtocolError(ValueError):
 W = TypeVar("W")
 
 
-def _instant_or_none(value: str | None) -> datetime | None:
+def instant_or_none(value: str | None) -> datetime | None:
     return None if value is None else parse_instant(value)
 
 
-def _parse(kind: type[W], data: Any) -> W:
+def check(kind: type[W], data: Any) -> W:
     """`data` checked against the wire object's one definition (chatkit.wire)."""
     try:
         return wire.parse(kind, data)
@@ -48,16 +48,16 @@ class Person:
 
     @classmethod
     def from_json(cls, data: Any) -> Person:
-        return cls._from(_parse(wire.Person, data))
+        return cls.from_wire(check(wire.Person, data))
 
     @classmethod
-    def _from(cls, data: wire.Person) -> Person:
+    def from_wire(cls, data: wire.Person) -> Person:
         return cls(
             data["id"],
             data["fullName"],
             data["avatarUrl"],
             data["online"],
-            _instant_or_none(data["lastSeenAt"]),
+            instant_or_none(data["lastSeenAt"]),
         )
 
 
@@ -68,7 +68,7 @@ class SessionInfo:
     status: str
 
     @classmethod
-    def _from(cls, data: wire.SessionSummary) -> SessionInfo:
+    def from_wire(cls, data: wire.SessionSummary) -> SessionInfo:
         return cls(data["id"], parse_instant(data["startAt"]), data["status"])
 
 
@@ -82,14 +82,14 @@ class LastMessage:
     deleted_at: datetime | None = None
 
     @classmethod
-    def _from(cls, data: wire.LastMessage) -> LastMessage:
+    def from_wire(cls, data: wire.LastMessage) -> LastMessage:
         return cls(
             data["id"],
             data["content"],
             parse_instant(data["createdAt"]),
             data["senderId"],
-            _instant_or_none(data["editedAt"]),
-            _instant_or_none(data["deletedAt"]),
+            instant_or_none(data["editedAt"]),
+            instant_or_none(data["deletedAt"]),
         )
 
 
@@ -106,14 +106,14 @@ class Conversation:
 
     @classmethod
     def from_json(cls, data: Any) -> Conversation:
-        parsed = _parse(wire.Conversation, data)
+        parsed = check(wire.Conversation, data)
         last = parsed["lastMessage"]
         return cls(
             id=parsed["id"],
-            mentor=Person._from(parsed["mentor"]),
-            mentee=Person._from(parsed["mentee"]),
-            session=SessionInfo._from(parsed["session"]),
-            last_message=None if last is None else LastMessage._from(last),
+            mentor=Person.from_wire(parsed["mentor"]),
+            mentee=Person.from_wire(parsed["mentee"]),
+            session=SessionInfo.from_wire(parsed["session"]),
+            last_message=None if last is None else LastMessage.from_wire(last),
             unread_count=parsed["unreadCount"],
             updated_at=parse_instant(parsed["updatedAt"]),
             raw=data,
@@ -133,7 +133,7 @@ class Attachment:
     size: int
 
     @classmethod
-    def _from(cls, data: wire.Attachment) -> Attachment:
+    def from_wire(cls, data: wire.Attachment) -> Attachment:
         return cls(data["id"], data["filename"], data["mimeType"], data["url"], data["size"])
 
     def wire(self) -> wire.NewAttachment:
@@ -167,23 +167,23 @@ class Message:
 
     @classmethod
     def from_json(cls, data: Any) -> Message:
-        return cls._from(_parse(wire.Message, data), raw=data)
+        return cls.from_wire(check(wire.Message, data), raw=data)
 
     @classmethod
-    def _from(cls, data: wire.Message, *, raw: dict[str, Any]) -> Message:
+    def from_wire(cls, data: wire.Message, *, raw: dict[str, Any]) -> Message:
         return cls(
             id=data["id"],
             conversation_id=data["conversationId"],
             sender_id=data["senderId"],
             content=data["content"],
             content_type=data["contentType"],
-            attachments=tuple(Attachment._from(item) for item in data["attachments"]),
+            attachments=tuple(Attachment.from_wire(item) for item in data["attachments"]),
             client_message_id=data["clientMessageId"],
             created_at=parse_instant(data["createdAt"]),
             raw=raw,
             seq=data["seq"],
-            edited_at=_instant_or_none(data["editedAt"]),
-            deleted_at=_instant_or_none(data["deletedAt"]),
+            edited_at=instant_or_none(data["editedAt"]),
+            deleted_at=instant_or_none(data["deletedAt"]),
         )
 
 
@@ -203,18 +203,18 @@ class MessagePage:
 
     @classmethod
     def from_json(cls, data: Any) -> MessagePage:
-        parsed = _parse(wire.MessagePage, data)
+        parsed = check(wire.MessagePage, data)
         changes = parsed.get("changes", [])
         return cls(
             tuple(
-                Message._from(item, raw=raw)
+                Message.from_wire(item, raw=raw)
                 for item, raw in zip(parsed["messages"], data["messages"], strict=True)
             ),
             parsed["hasMore"],
             parsed["nextCursor"],
             raw=data,
             changes=tuple(
-                Message._from(item, raw=raw)
+                Message.from_wire(item, raw=raw)
                 for item, raw in zip(changes, data.get("changes", []), strict=True)
             ),
             change_seq=parsed.get("changeSeq"),
@@ -241,5 +241,5 @@ class ReadReceipt:
 
     @classmethod
     def from_json(cls, data: Any) -> ReadReceipt:
-        parsed = _parse(wire.ReadReceipt, data)
+        parsed = check(wire.ReadReceipt, data)
         return cls(parsed["conversationId"], parsed["readBy"], parsed["count"], raw=data)

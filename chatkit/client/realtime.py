@@ -21,6 +21,7 @@ from typing import Any
 
 import socketio
 
+from chatkit import event_names, wire
 from chatkit.aiotools import cancel_and_wait
 from chatkit.client.api import ApiClient
 from chatkit.client.catchup import Cursors
@@ -28,7 +29,6 @@ from chatkit.client.errors import ClientError, EventError, NotConnected
 from chatkit.client.events import (
     CATCHING_UP,
     PLAIN_EVENTS,
-    SERVER_EVENTS,
     ChangeEvent,
     ConnectionEvent,
     ConnectionState,
@@ -39,7 +39,7 @@ from chatkit.client.events import (
     parse_new_message,
 )
 from chatkit.client.fanout import Callback, E, Fanout
-from chatkit.client.models import ProtocolError
+from chatkit.client.models import ProtocolError, check
 from chatkit.client.reconnect import Backoff, wait_to_retry
 
 log = logging.getLogger("chatkit.client")
@@ -193,10 +193,11 @@ class RealtimeClient:
             raise NotConnected(f"cannot send {event}: {exc}") from None
         if isinstance(reply, dict) and reply.get("ok") is True:
             return
-        error = reply.get("error") if isinstance(reply, dict) else None
-        if isinstance(error, dict):
-            raise EventError(str(error.get("code", "error")), str(error.get("message", "")))
-        raise EventError("bad_ack", f"{event} was answered with {reply!r}")
+        try:
+            error = check(wire.AckError, reply)["error"]
+        except ProtocolError:
+            raise EventError("bad_ack", f"{event} was answered with {reply!r}") from None
+        raise EventError(error["code"], error["message"])
 
     # --- connection supervision ------------------------------------------------------------
 
@@ -278,7 +279,7 @@ class RealtimeClient:
         client.on("connect", on_connect, namespace=NAMESPACE)
         client.on("disconnect", on_disconnect, namespace=NAMESPACE)
         client.on("connect_error", on_connect_error, namespace=NAMESPACE)
-        for event in SERVER_EVENTS:
+        for event in event_names.SERVER_EVENTS:
             client.on(event, relay(event), namespace=NAMESPACE)
         self._sio = client
         try:
@@ -340,19 +341,20 @@ class RealtimeClient:
                 self._update_now(ConnectionStatus(ConnectionState.RECONNECTING, detail))
         elif kind == "status":
             self._fanout.deliver(ConnectionEvent(payload))
-        elif kind == "new_message":
+        elif kind == event_names.NEW_MESSAGE:
             event = parse_new_message(payload)
             # Not live: the next catch-up fetches it, in order. Delivered before: skipped.
             if self._live and self._cursors.advance(event.message):
                 self._fanout.deliver(event)
         elif kind in PLAIN_EVENTS:
             self._fanout.deliver(PLAIN_EVENTS[kind](payload))
-        elif kind in ("message_updated", "message_deleted"):
+        elif kind in (event_names.MESSAGE_UPDATED, event_names.MESSAGE_DELETED):
             change = parse_change(kind, payload)
             if self._live and self._cursors.fresh(change):  # else the next catch-up has it
                 self._fanout.deliver(change)
-        elif kind == "token_expired":
-            log.info("the server says the token expired; it will disconnect")
+        elif kind in (event_names.TOKEN_EXPIRED, event_names.TOKEN_REVOKED):
+            notice = check(wire.Disconnecting, payload)
+            log.info("the server will disconnect: %s", notice["message"])
         await self._fanout.drain()
 
     async def _after_connect(self, client: socketio.AsyncClient) -> bool:

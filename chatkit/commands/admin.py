@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
-from chatkit.commands.admin_backends import AdminTokenOption, AdminUrlOption, admin_backend
+from chatkit.commands.admin_backends import AdminOptions
 from chatkit.commands.choices import SessionStatus
 from chatkit.commands.common import (
     ConfigOption,
+    LimitOption,
     console,
     fail,
     friendly_errors,
     open_database,
     print_json,
+    say,
     settings_or_exit,
 )
+from chatkit.commands.option_groups import with_option_groups
 from chatkit.ids import new_id, parse_uuid
 from chatkit.timefmt import iso, parse_instant, utcnow
 
@@ -32,6 +34,12 @@ sessions_app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 
+# `add` creates, or with --id updates (a put, as the admin API does).
+NewIdOption = Annotated[
+    str | None, typer.Option("--id", help="Use this UUID.", show_default="a new one")
+]
+TableJsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
 
 def _uuid_or_exit(value: str | None, what: str) -> str:
     if value is None:
@@ -43,34 +51,32 @@ def _uuid_or_exit(value: str | None, what: str) -> str:
 
 
 @users_app.command("add")
+@with_option_groups
 def users_add(
     name: Annotated[str, typer.Option("--name", "-n", help="Full name.")],
     email: Annotated[str, typer.Option("--email", "-e", help="Email address.")],
     avatar: Annotated[str | None, typer.Option(help="Avatar URL.", show_default="none")] = None,
-    user_id: Annotated[
-        str | None, typer.Option("--id", help="Use this UUID.", show_default="a new one")
-    ] = None,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
+    user_id: NewIdOption = None,
+    *,
+    admin: AdminOptions,
 ) -> None:
     """Create (or update, with --id) a user and print its id."""
     uid = _uuid_or_exit(user_id, "--id")
-    backend = admin_backend(url, token, config)
+    backend = admin.backend()
     user = backend.put_user(uid, {"fullName": name, "email": email, "avatarUrl": avatar})
-    console.print(user["id"], highlight=False, soft_wrap=True)
+    say(user["id"])
 
 
 @users_app.command("list")
+@with_option_groups
 def users_list(
-    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
+    limit: LimitOption = 100,
+    as_json: TableJsonOption = False,
+    *,
+    admin: AdminOptions,
 ) -> None:
     """List users."""
-    users = admin_backend(url, token, config).list_users(limit)
+    users = admin.backend().list_users(limit)
     if as_json:
         print_json(users)
         return
@@ -85,69 +91,50 @@ def users_list(
     console.print(table)
 
 
-def _set_notify_email(
-    user_id: str, enabled: bool, url: str | None, token: str | None, config: Path | None
-) -> None:
+def _set_notify_email(user_id: str, enabled: bool, admin: AdminOptions) -> None:
     uid = _uuid_or_exit(user_id, "USER_ID")
-    admin_backend(url, token, config).set_notify_email(uid, enabled)
+    admin.backend().set_notify_email(uid, enabled)
     state = "on" if enabled else "off"
-    console.print(f"notification emails for {uid} are {state}", highlight=False, soft_wrap=True)
+    say(f"notification emails for {uid} are {state}")
 
 
 UserIdArgument = Annotated[str, typer.Argument(help="The user's id.")]
 
 
 @users_app.command("notify-off")
-def users_notify_off(
-    user_id: UserIdArgument,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
-) -> None:
+@with_option_groups
+def users_notify_off(user_id: UserIdArgument, *, admin: AdminOptions) -> None:
     """Stop emailing USER_ID about messages that arrive while they are offline."""
-    _set_notify_email(user_id, False, url, token, config)
+    _set_notify_email(user_id, False, admin)
 
 
 @users_app.command("notify-on")
-def users_notify_on(
-    user_id: UserIdArgument,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
-) -> None:
+@with_option_groups
+def users_notify_on(user_id: UserIdArgument, *, admin: AdminOptions) -> None:
     """Email USER_ID again about messages that arrive while they are offline."""
-    _set_notify_email(user_id, True, url, token, config)
+    _set_notify_email(user_id, True, admin)
 
 
 @users_app.command("revoke-tokens")
-def users_revoke_tokens(
-    user_id: UserIdArgument,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
-) -> None:
+@with_option_groups
+def users_revoke_tokens(user_id: UserIdArgument, *, admin: AdminOptions) -> None:
     """Refuse every token of USER_ID issued before now."""
     uid = _uuid_or_exit(user_id, "USER_ID")
-    instant = admin_backend(url, token, config).revoke_tokens(uid)
-    console.print(
-        f"tokens of {uid} issued before {instant} are refused", highlight=False, soft_wrap=True
-    )
+    instant = admin.backend().revoke_tokens(uid)
+    say(f"tokens of {uid} issued before {instant} are refused")
 
 
 @users_app.command("remove")
-def users_remove(
-    user_id: UserIdArgument,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
-) -> None:
+@with_option_groups
+def users_remove(user_id: UserIdArgument, *, admin: AdminOptions) -> None:
     """Delete a user who takes part in no session; their tokens stop working."""
     uid = _uuid_or_exit(user_id, "USER_ID")
-    admin_backend(url, token, config).remove_user(uid)
-    console.print(f"removed user {uid}", highlight=False, soft_wrap=True)
+    admin.backend().remove_user(uid)
+    say(f"removed user {uid}")
 
 
 @sessions_app.command("add")
+@with_option_groups
 def sessions_add(
     mentor: Annotated[str, typer.Option(help="The mentor's user id.")],
     mentee: Annotated[str, typer.Option(help="The mentee's user id.")],
@@ -157,12 +144,9 @@ def sessions_add(
     status: Annotated[
         SessionStatus, typer.Option(help="The session's status.")
     ] = SessionStatus.scheduled,
-    session_id: Annotated[
-        str | None, typer.Option("--id", help="Use this UUID.", show_default="a new one")
-    ] = None,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
+    session_id: NewIdOption = None,
+    *,
+    admin: AdminOptions,
 ) -> None:
     """Create (or update, with --id) a mentoring session and print its id."""
     sid = _uuid_or_exit(session_id, "--id")
@@ -178,25 +162,25 @@ def sessions_add(
         "startAt": iso(starts),
         "status": status.value,
     }
-    session = admin_backend(url, token, config).put_session(sid, fields)
-    console.print(session["id"], highlight=False, soft_wrap=True)
+    session = admin.backend().put_session(sid, fields)
+    say(session["id"])
 
 
 @sessions_app.command("list")
+@with_option_groups
 def sessions_list(
     user: Annotated[
         str | None,
         typer.Option("--user", help="Only sessions this user takes part in.", show_default="all"),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    url: AdminUrlOption = None,
-    token: AdminTokenOption = None,
-    config: ConfigOption = None,
+    limit: LimitOption = 100,
+    as_json: TableJsonOption = False,
+    *,
+    admin: AdminOptions,
 ) -> None:
     """List mentoring sessions, latest start first."""
     user_id = _uuid_or_exit(user, "--user") if user else None
-    sessions, names = admin_backend(url, token, config).list_sessions(user_id, limit)
+    sessions, names = admin.backend().list_sessions(user_id, limit)
     if as_json:
         print_json(sessions)
         return
@@ -239,13 +223,9 @@ def db_upgrade(config: ConfigOption = None) -> None:
     with friendly_errors():
         before, after = asyncio.run(_main())
     if before == after:
-        console.print(f"database is up to date (revision {after})", highlight=False, soft_wrap=True)
+        say(f"database is up to date (revision {after})")
     else:
-        console.print(
-            f"database upgraded from {before or 'empty'} to {after}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"database upgraded from {before or 'empty'} to {after}")
 
 
 @db_app.command("current")

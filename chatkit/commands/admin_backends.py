@@ -8,21 +8,30 @@ exit with the same status whichever way they went.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from chatkit.commands.common import fail, friendly_errors, settings_or_exit, with_store
+from chatkit.commands.common import (
+    ConfigOption,
+    fail,
+    friendly_errors,
+    settings_or_exit,
+    with_store,
+)
+from chatkit.commands.option_groups import OptionGroup
 from chatkit.config import Settings
 from chatkit.timefmt import iso
 
 if TYPE_CHECKING:
     from chatkit.client import ApiClient
     from chatkit.server.data.store import Store
+    from chatkit.server.wire.schemas import Body
 
 T = TypeVar("T")
+BodyT = TypeVar("BodyT", bound="Body")
 Json = dict[str, Any]
 PAGE = 1000  # the most the admin list endpoints answer at once
 
@@ -60,15 +69,25 @@ class AdminBackend(Protocol):
         ...
 
 
-def admin_backend(url: str | None, token: str | None, config: Path | None) -> AdminBackend:
-    """The remote API when --url (CHATKIT_URL) is given, else the local database."""
-    if url is None:
-        return LocalAdmin(settings_or_exit(config))
-    if not url.startswith(("http://", "https://")):
-        fail(f"--url must start with http:// or https://, got {url!r}", code=2)
-    if not token or not token.strip():
-        fail("--url needs an admin token: give --token (or CHATKIT_TOKEN)", code=2)
-    return RemoteAdmin(url.rstrip("/"), token.strip())
+@dataclass(frozen=True, slots=True)
+class AdminOptions(OptionGroup):
+    """--url, --token and --config, which every `users` and `sessions` command takes (after
+    its own options): where it does its work."""
+
+    url: AdminUrlOption = None
+    token: AdminTokenOption = None
+    config: ConfigOption = None
+
+    def backend(self) -> AdminBackend:
+        """The remote API when --url (CHATKIT_URL) is given, else the local database."""
+        url, token = self.url, self.token
+        if url is None:
+            return LocalAdmin(settings_or_exit(self.config))
+        if not url.startswith(("http://", "https://")):
+            fail(f"--url must start with http:// or https://, got {url!r}", code=2)
+        if not token or not token.strip():
+            fail("--url needs an admin token: give --token (or CHATKIT_TOKEN)", code=2)
+        return RemoteAdmin(url.rstrip("/"), token.strip())
 
 
 class LocalAdmin:
@@ -80,23 +99,31 @@ class LocalAdmin:
     def _run(self, work: Callable[[Store], Awaitable[T]], *, writes: bool) -> T:
         return with_store(self._settings, work, writes=writes)
 
+    def _put(
+        self, model: type[BodyT], fields: Json, save: Callable[[Store, BodyT], Awaitable[Json]]
+    ) -> Json:
+        """Validate `fields` as the admin API does, then `save` them; bad input is refused (in
+        the API's words) before the database is touched."""
+        from chatkit.server.wire.schemas import validate
+
+        with friendly_errors():
+            payload = validate(model, fields)
+        return self._run(lambda store: save(store, payload), writes=True)
+
     def put_user(self, user_id: str, fields: Json) -> Json:
         from chatkit.server.wire import render
-        from chatkit.server.wire.schemas import UserIn, validate
+        from chatkit.server.wire.schemas import UserIn
 
-        with friendly_errors():  # bad input is refused before the database is touched
-            payload = validate(UserIn, fields)
-
-        async def work(store: Store) -> Json:
+        async def save(store: Store, user: UserIn) -> Json:
             record, _created = await store.users.upsert(
                 user_id=user_id,
-                full_name=payload.full_name,
-                email=payload.email,
-                avatar_url=payload.avatar_url,
+                full_name=user.full_name,
+                email=user.email,
+                avatar_url=user.avatar_url,
             )
             return dict(render.user(record))
 
-        return self._run(work, writes=True)
+        return self._put(UserIn, fields, save)
 
     def list_users(self, limit: int) -> list[Json]:
         from chatkit.server.wire import render
@@ -126,22 +153,19 @@ class LocalAdmin:
 
     def put_session(self, session_id: str, fields: Json) -> Json:
         from chatkit.server.wire import render
-        from chatkit.server.wire.schemas import SessionIn, validate
+        from chatkit.server.wire.schemas import SessionIn
 
-        with friendly_errors():
-            payload = validate(SessionIn, fields)
-
-        async def work(store: Store) -> Json:
+        async def save(store: Store, session: SessionIn) -> Json:
             record, _created = await store.sessions.upsert(
                 session_id=session_id,
-                mentor_id=payload.mentor_id,
-                mentee_id=payload.mentee_id,
-                start_at=payload.start_at,
-                status=payload.status,
+                mentor_id=session.mentor_id,
+                mentee_id=session.mentee_id,
+                start_at=session.start_at,
+                status=session.status,
             )
             return dict(render.session(record))
 
-        return self._run(work, writes=True)
+        return self._put(SessionIn, fields, save)
 
     def list_sessions(self, user_id: str | None, limit: int) -> tuple[list[Json], dict[str, str]]:
         from chatkit.server.wire import render

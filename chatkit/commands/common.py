@@ -36,6 +36,8 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+# How many rows a listing command shows (each command sets its own default).
+LimitOption = Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)]
 
 
 def with_default(help_text: str, default: str) -> str:
@@ -45,12 +47,19 @@ def with_default(help_text: str, default: str) -> str:
     return f"{help_text} [dim]\\[default: {escape(default)}][/]"
 
 
+def say(text: str, *, to: Console = console) -> None:
+    """A line for a person, as given: no highlighting (ids and numbers keep their colour) and
+    no wrapping (a long id, token or path stays whole, to copy or to pipe). Rich markup in
+    `text` applies; escape what comes from data."""
+    to.print(text, highlight=False, soft_wrap=True)
+
+
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     """Print one clear line (and an optional hint) on stderr and exit."""
     # Messages are plain text: "smtp://[user:pass@]host" must not be read as rich markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    say(f"[bold red]error:[/] {escape(message)}", to=err_console)
     if hint:
-        err_console.print(f"[dim]{escape(hint)}[/]", highlight=False, soft_wrap=True)
+        say(f"[dim]{escape(hint)}[/]", to=err_console)
     raise typer.Exit(code)
 
 
@@ -164,11 +173,10 @@ def ensure_secret(settings: Settings) -> None:
         return
 
     def announce(path: Path) -> None:
-        err_console.print(
+        say(
             f"generated a new JWT signing secret in {path} "
             "(`chatkit token` run in this folder signs with it)",
-            highlight=False,
-            soft_wrap=True,
+            to=err_console,
         )
 
     signing_secret(settings, on_generate=announce)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperCommand
 
-from chatkit.commands.common import err_console, fail, settings_or_exit
+from chatkit.commands.common import ConfigOption, err_console, fail, settings_or_exit
+from chatkit.commands.option_groups import OptionGroup
 from chatkit.config import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -194,3 +195,22 @@ def run_client(connection: Connection, work: Callable[[ApiClient], Awaitable[T]]
         return with_api(connection.url, connection.token, work)
     except ClientError as exc:
         explain(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions(OptionGroup):
+    """--url, --token, --user and --config, which every scripting command takes (after its own
+    options): where it connects and as whom."""
+
+    url: UrlOption = None
+    token: TokenOption = None
+    user: UserOption = None
+    config: ConfigOption = None
+
+    def resolve(self) -> Connection:
+        return resolve(url=self.url, token=self.token, user=self.user, config=self.config)
+
+    def run(self, work: Callable[[ApiClient], Awaitable[T]]) -> T:
+        """Resolve the connection (exit 2 when it cannot be), then run `work` as run_client
+        does."""
+        return run_client(self.resolve(), work)

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from chatkit.commands.common import ConfigOption, console
-from chatkit.commands.connection import TokenOption, UrlOption, UserOption, resolve, run_client
+from chatkit.commands.common import console, say
+from chatkit.commands.connection import ConnectionOptions
+from chatkit.commands.option_groups import with_option_groups
 from chatkit.commands.output import (
     JsonOption,
     clip,
     emit_json,
+    print_result,
     to_terminal,
     tsv_field,
     when,
@@ -24,22 +26,27 @@ from chatkit.commands.output import (
 if TYPE_CHECKING:
     from chatkit.client import ApiClient, Conversation
 
+ConversationArgument = Annotated[
+    str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
+]
+SessionArgument = Annotated[
+    str, typer.Argument(metavar="SESSION_ID", help="The mentoring session's id.")
+]
 
+
+@with_option_groups
 def conversations(
     limit: Annotated[int, typer.Option(metavar="N", help="How many (1-100).", min=1, max=100)] = 20,
     offset: Annotated[int, typer.Option(metavar="N", help="How many to skip.", min=0)] = 0,
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """List your conversations, the most recently active first.
 
     Piped, one line per conversation: id, the other participant, session status, unread
     count, updatedAt, last message (tab-separated).
     """
-    connection = resolve(url=url, token=token, user=user, config=config)
 
     async def work(api: ApiClient) -> None:
         from chatkit.client import token_subject
@@ -66,7 +73,7 @@ def conversations(
         ]
         print_with_messages(("ID", "WITH", "STATUS", "UNREAD", "UPDATED"), rows)
 
-    run_client(connection, work)
+    connection.run(work)
 
 
 def _plain(c: Conversation, me: str | None) -> tuple[object, ...]:
@@ -94,12 +101,12 @@ def print_with_messages(columns: Sequence[str], rows: Sequence[Sequence[object]]
             for i, value in enumerate(values)
         ).rstrip()
 
-    console.print(f"[bold]{escape(line(columns))}[/]", highlight=False, soft_wrap=True)
+    say(f"[bold]{escape(line(columns))}[/]")
     for row, values in zip(rows, cells, strict=True):
-        console.print(escape(line(values)), highlight=False, soft_wrap=True)
+        say(escape(line(values)))
         message = clip(str(row[-1]), max(console.width - 4, 20))
         if message:
-            console.print(f"  [dim]{escape(message)}[/]", highlight=False, soft_wrap=True)
+            say(f"  [dim]{escape(message)}[/]")
 
 
 def _with(conversation: Conversation, me: str | None) -> str:
@@ -108,50 +115,28 @@ def _with(conversation: Conversation, me: str | None) -> str:
     return f"{conversation.mentor.full_name} / {conversation.mentee.full_name}"
 
 
+@with_option_groups
 def open_session(
-    session_id: Annotated[
-        str, typer.Argument(metavar="SESSION_ID", help="The mentoring session's id.")
-    ],
+    session_id: SessionArgument,
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Get or create the conversation of a session; print its id.
 
     You must be the session's mentor or mentee.
     """
-    connection = resolve(url=url, token=token, user=user, config=config)
-
-    async def work(api: ApiClient) -> None:
-        conversation, _created = await api.conversation_by_session(session_id)
-        if json_output:
-            emit_json(conversation.raw)
-        else:
-            write_line(conversation.id)
-
-    run_client(connection, work)
+    conversation, _created = connection.run(lambda api: api.conversation_by_session(session_id))
+    print_result(conversation.raw, conversation.id, json_output=json_output)
 
 
+@with_option_groups
 def mark_read(
-    conversation_id: Annotated[
-        str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
-    ],
+    conversation_id: ConversationArgument,
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Mark every message of a conversation read; print how many were newly marked."""
-    connection = resolve(url=url, token=token, user=user, config=config)
-
-    async def work(api: ApiClient) -> None:
-        receipt = await api.mark_read(conversation_id)
-        if json_output:
-            emit_json(receipt.raw)
-        else:
-            write_line(str(receipt.count))
-
-    run_client(connection, work)
+    receipt = connection.run(lambda api: api.mark_read(conversation_id))
+    print_result(receipt.raw, str(receipt.count), json_output=json_output)

@@ -12,6 +12,7 @@ from chatkit.commands.common import (
     ensure_secret,
     fail,
     friendly_errors,
+    say,
     settings_or_exit,
     with_store,
 )
@@ -46,10 +47,8 @@ def demo(
     try:
         for user in demo_data.USERS:
             token = mint(settings, user_id=user.id, ttl_seconds=seconds)
-            console.print(
-                f"[bold]{user.name}[/] ({user.role})  {user.id}", highlight=False, soft_wrap=True
-            )
-            console.print(f"  {token}", soft_wrap=True, highlight=False)
+            say(f"[bold]{user.name}[/] ({user.role})  {user.id}")
+            say(f"  {token}")
     except ConfigError as exc:
         fail(str(exc), code=2)
     first = demo_data.USERS[0]
@@ -60,4 +59,4 @@ def demo(
         "and in another (or use a token above with any Socket.IO client):",
         f"  [bold]chatkit tui --user {first.id}[/]",
     ):
-        console.print(line, highlight=False, soft_wrap=True)
+        say(line)

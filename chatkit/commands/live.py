@@ -18,6 +18,7 @@ import typer
 from chatkit.commands.common import ConfigOption, err_console, fail
 from chatkit.commands.connection import TokenOption, UrlOption, UserOption, resolve, run_client
 from chatkit.commands.output import emit_json
+from chatkit.event_names import CHAT_EVENTS
 
 if TYPE_CHECKING:
     from chatkit.client import (
@@ -29,14 +30,6 @@ if TYPE_CHECKING:
         RealtimeClient,
     )
 
-EVENTS = (
-    "new_message",
-    "user_typing",
-    "messages_read",
-    "message_updated",
-    "message_deleted",
-    "presence",
-)
 CONNECT_TIMEOUT = 15.0
 TYPING_REFRESH = 3.0  # under the server's typing timeout (8 s by default), as the TUI does
 
@@ -51,19 +44,19 @@ class Wanted:
 
     def line(self, event: Event) -> dict[str, Any] | None:
         from chatkit.client import (
+            ConnectionEvent,
             MessageDeletedEvent,
-            MessageUpdatedEvent,
-            NewMessageEvent,
+            MessageEvent,
             PresenceEvent,
             ReadEvent,
-            TypingEvent,
         )
 
+        if isinstance(event, ConnectionEvent) or event.name not in self.events:
+            return None
         if isinstance(event, PresenceEvent):
             # About a person, not a conversation: only the event filter applies.
-            return {"event": "presence", **event.raw} if "presence" in self.events else None
-        if isinstance(event, NewMessageEvent | MessageUpdatedEvent):
-            name = "new_message" if isinstance(event, NewMessageEvent) else "message_updated"
+            return {"event": event.name, **event.raw}
+        if isinstance(event, MessageEvent):
             own = event.message.sender_id == self.me
             data = {
                 "conversationId": event.conversation_id,
@@ -71,21 +64,17 @@ class Wanted:
                 "catchUp": event.catch_up,
             }
         elif isinstance(event, MessageDeletedEvent):
-            name, own = "message_deleted", False  # whose it was is not in the event
+            own = False  # whose it was is not in the event
             data = {**event.raw, "catchUp": event.catch_up}
-        elif isinstance(event, TypingEvent):
-            name, own = "user_typing", event.user_id == self.me
-            data = event.raw
         elif isinstance(event, ReadEvent):
-            name, own = "messages_read", event.receipt.read_by == self.me
-            data = event.receipt.raw
+            own, data = event.receipt.read_by == self.me, event.receipt.raw
         else:
-            return None
-        if name not in self.events or own:
+            own, data = event.user_id == self.me, event.raw
+        if own:
             return None
         if self.conversations and event.conversation_id not in self.conversations:
             return None
-        return {"event": name, **data}
+        return {"event": event.name, **data}
 
 
 def listen(
@@ -101,7 +90,7 @@ def listen(
     ] = None,
     events: Annotated[
         str, typer.Option(metavar="NAMES", help="The events to print, comma-separated.")
-    ] = ",".join(EVENTS),
+    ] = ",".join(CHAT_EVENTS),
     count: Annotated[
         int | None,
         typer.Option(
@@ -141,9 +130,12 @@ def listen(
     each and in order. "listening" on stderr says it is connected.
     """
     chosen = frozenset(name.strip() for name in events.split(",") if name.strip())
-    unknown = sorted(chosen - set(EVENTS))
+    unknown = sorted(chosen - set(CHAT_EVENTS))
     if unknown or not chosen:
-        fail(f"--events takes {', '.join(EVENTS)}; not {', '.join(unknown) or 'nothing'}", code=2)
+        fail(
+            f"--events takes {', '.join(CHAT_EVENTS)}; not {', '.join(unknown) or 'nothing'}",
+            code=2,
+        )
     connection = resolve(url=url, token=token, user=user, config=config)
 
     async def work(api: ApiClient) -> None:

@@ -8,29 +8,29 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatkit.commands.common import ConfigOption, fail
-from chatkit.commands.connection import TokenOption, UrlOption, UserOption, resolve, run_client
+from chatkit.commands.common import fail
+from chatkit.commands.connection import ConnectionOptions
+from chatkit.commands.conversations import ConversationArgument
+from chatkit.commands.option_groups import with_option_groups
 from chatkit.commands.output import (
     JsonOption,
     emit_json,
     note,
+    print_result,
     print_rows,
     progress,
     to_terminal,
     when,
-    write_line,
 )
 
 if TYPE_CHECKING:
     from chatkit.client import ApiClient, Attachment, Message, MessagePage
 
-ConversationArgument = Annotated[
-    str, typer.Argument(metavar="CONVERSATION_ID", help="The conversation's id.")
-]
 DEFAULT_PAGE = 50
 ALL_PAGE = 100
 
 
+@with_option_groups
 def messages(
     conversation_id: ConversationArgument,
     before: Annotated[
@@ -64,10 +64,8 @@ def messages(
         ),
     ] = False,
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Show a conversation's messages, oldest first.
 
@@ -80,7 +78,6 @@ def messages(
     if before is not None and after is not None:
         fail("give --before or --after, not both", code=2)
     page_size = limit or (ALL_PAGE if all_pages else DEFAULT_PAGE)
-    connection = resolve(url=url, token=token, user=user, config=config)
 
     async def work(api: ApiClient) -> None:
         if all_pages:
@@ -110,7 +107,7 @@ def messages(
             flag = "--after" if after is not None else "--before"
             note(f"more: chatkit messages {conversation_id} {flag} {more.next_cursor}")
 
-    run_client(connection, work)
+    connection.run(work)
 
 
 def _text(message: Message) -> str:
@@ -177,6 +174,7 @@ async def _newest_seq(api: ApiClient, conversation_id: str) -> int | None:
     return _seq(newest.messages[-1]) if newest.messages else None
 
 
+@with_option_groups
 def send(
     conversation_id: ConversationArgument,
     text: Annotated[
@@ -204,37 +202,30 @@ def send(
         str, typer.Option("--type", metavar="TYPE", help="contentType: text, image or file.")
     ] = "text",
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Send a message; print the stored message's id (--json: the message)."""
     attachments = [parse_attachment(item) for item in attach or ()]
     content = sys.stdin.read() if text == "-" else text
-    connection = resolve(url=url, token=token, user=user, config=config)
-
-    async def work(api: ApiClient) -> None:
-        result = await api.send(
+    result = connection.run(
+        lambda api: api.send(
             conversation_id,
             content,
             content_type=content_type,
             attachments=attachments,
             client_message_id=client_id,
         )
-        if not result.created:
-            note("already stored: a message with this --client-id was sent before")
-        if json_output:
-            emit_json(result.message.raw)
-        else:
-            write_line(result.message.id)
-
-    run_client(connection, work)
+    )
+    if not result.created:
+        note("already stored: a message with this --client-id was sent before")
+    print_result(result.message.raw, result.message.id, json_output=json_output)
 
 
 MessageArgument = Annotated[str, typer.Argument(metavar="MESSAGE_ID", help="The message's id.")]
 
 
+@with_option_groups
 def edit(
     conversation_id: ConversationArgument,
     message_id: MessageArgument,
@@ -242,10 +233,8 @@ def edit(
         str, typer.Argument(metavar="TEXT", help="The new text; - reads it from stdin.")
     ],
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Change the text of one of your messages; print its id (--json: the message).
 
@@ -253,42 +242,25 @@ def edit(
     changes nothing.
     """
     content = sys.stdin.read() if text == "-" else text
-    connection = resolve(url=url, token=token, user=user, config=config)
-
-    async def work(api: ApiClient) -> None:
-        message = await api.edit(conversation_id, message_id, content)
-        if json_output:
-            emit_json(message.raw)
-        else:
-            write_line(message.id)
-
-    run_client(connection, work)
+    message = connection.run(lambda api: api.edit(conversation_id, message_id, content))
+    print_result(message.raw, message.id, json_output=json_output)
 
 
+@with_option_groups
 def delete(
     conversation_id: ConversationArgument,
     message_id: MessageArgument,
     json_output: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    user: UserOption = None,
-    config: ConfigOption = None,
+    *,
+    connection: ConnectionOptions,
 ) -> None:
     """Delete a message, leaving a tombstone in its place; print its id (--json: the
     tombstone).
 
     Your own messages, or any with an admin token. Deleting again changes nothing.
     """
-    connection = resolve(url=url, token=token, user=user, config=config)
-
-    async def work(api: ApiClient) -> None:
-        message = await api.delete(conversation_id, message_id)
-        if json_output:
-            emit_json(message.raw)
-        else:
-            write_line(message.id)
-
-    run_client(connection, work)
+    message = connection.run(lambda api: api.delete(conversation_id, message_id))
+    print_result(message.raw, message.id, json_output=json_output)
 
 
 def parse_attachment(value: str) -> Attachment:

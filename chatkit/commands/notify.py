@@ -12,10 +12,12 @@ from rich.table import Table
 from chatkit.commands.choices import NotificationStatus, value_of
 from chatkit.commands.common import (
     ConfigOption,
+    LimitOption,
     console,
     fail,
     friendly_errors,
     print_json,
+    say,
     settings_or_exit,
     with_default,
     with_store,
@@ -46,7 +48,7 @@ def notify_list(
         NotificationStatus | None,
         typer.Option("--status", help=with_default("Only this status.", "any"), show_default=False),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many to show.", min=1, max=10000)] = 50,
+    limit: LimitOption = 50,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (counts and notifications) on stdout.")
     ] = False,
@@ -157,11 +159,9 @@ def notify_run(
                     highlight=False,
                 )
                 return
-            console.print(
+            say(
                 f"notify worker delivering to {worker.mailer.description}, looking every "
-                f"{settings.notify_poll_interval:g}s — Ctrl-C to stop",
-                highlight=False,
-                soft_wrap=True,
+                f"{settings.notify_poll_interval:g}s — Ctrl-C to stop"
             )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chatkit.commands.common import console, err_console
+from chatkit.commands.common import console, err_console, say
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the API's JSON as is (one document on stdout).")
@@ -37,6 +37,15 @@ JsonOption = Annotated[
 def emit_json(data: object) -> None:
     """One JSON document (or one JSON line) on stdout, flushed: a pipe sees it at once."""
     write_line(json.dumps(data, ensure_ascii=False))
+
+
+def print_result(raw: object, line: str, *, json_output: bool) -> None:
+    """What a command that changes one thing prints: the API's JSON with --json, else `line`
+    (an id, a count)."""
+    if json_output:
+        emit_json(raw)
+    else:
+        write_line(line)
 
 
 def write_line(text: str) -> None:
@@ -57,7 +66,7 @@ def to_terminal() -> bool:
 def note(message: str) -> None:
     """A diagnostic for a person (stderr at a terminal); scripts keep a quiet stderr."""
     if err_console.is_terminal:
-        err_console.print(f"[dim]{escape(message)}[/]", highlight=False, soft_wrap=True)
+        say(f"[dim]{escape(message)}[/]", to=err_console)
 
 
 def tsv_field(value: object) -> str:

@@ -9,9 +9,9 @@ import typer
 from chatkit.commands.choices import LogFormat, LogLevel, value_of
 from chatkit.commands.common import (
     ConfigOption,
-    console,
     ensure_secret,
     friendly_errors,
+    say,
     settings_or_exit,
     with_default,
 )
@@ -67,11 +67,9 @@ def serve(
     database = settings.database_url.split("://", 1)[0].split("+", 1)[0]
 
     def ready(url: str) -> None:
-        console.print(
+        say(
             f"chatkit serving on [bold]{url}[/] ({database}; Socket.IO namespace /chat) "
-            "— Ctrl-C to stop",
-            highlight=False,
-            soft_wrap=True,
+            "— Ctrl-C to stop"
         )
 
     with friendly_errors():

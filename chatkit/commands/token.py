@@ -8,7 +8,7 @@ from typing import Annotated
 import jwt
 import typer
 
-from chatkit.commands.common import ConfigOption, console, err_console, fail, settings_or_exit
+from chatkit.commands.common import ConfigOption, err_console, fail, say, settings_or_exit
 from chatkit.config import ConfigError
 from chatkit.tokens import mint, parse_ttl
 
@@ -42,4 +42,4 @@ def token(
     if debug:
         claims = jwt.decode(value, options={"verify_signature": False})
         err_console.print_json(json.dumps(claims))
-    console.print(value, soft_wrap=True, highlight=False)
+    say(value)

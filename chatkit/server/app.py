@@ -13,9 +13,9 @@ from chatkit.server.data import migrate
 from chatkit.server.data.database import Database
 from chatkit.server.data.store import Store
 from chatkit.server.data.writer import MessageWriter
-from chatkit.server.errors import errors_in_json
 from chatkit.server.http.auth import Authenticator
 from chatkit.server.http.edge import edge_middleware
+from chatkit.server.http.error_responses import errors_in_json
 from chatkit.server.http.routes import (
     admin,
     conversations,

@@ -41,6 +41,8 @@ from chatkit.server.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     UriTooLong,
+)
+from chatkit.server.http.error_responses import (
     error_response,
     internal_error_response,
     status_error,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from chatkit.aiotools import BackgroundTask
 from chatkit.config import Settings, signing_secret
 from chatkit.ids import new_id
-from chatkit.server.data.store.notifications import Claim, NotificationStore
+from chatkit.server.data.store.notifications import Claim, NotificationStore, QueuedMessage
 from chatkit.server.notify.compose import EmailOptions, compose
 from chatkit.server.notify.mailer import DeliveryError, Mailer, MailSession, make_mailer
 from chatkit.timefmt import utcnow
@@ -127,48 +127,25 @@ class NotifyWorker:
         store = self._store
         delivery = await store.delivery(claim)
         if delivery is None:
-            report.dropped += await store.mark_dropped(
-                claim,
-                list(claim.notification_ids),
-                reason="the recipient or the conversation no longer exists",
-                now=self._clock(),
-            )
+            reason = "the recipient or the conversation no longer exists"
+            await self._drop(claim, list(claim.notification_ids), reason, report)
             return
-        if delivery.orphans:
-            report.dropped += await store.mark_dropped(
-                claim, delivery.orphans, reason="the message no longer exists", now=self._clock()
-            )
+        await self._drop(claim, delivery.orphans, "the message no longer exists", report)
         if not delivery.recipient.notify_email:
-            report.dropped += await store.mark_dropped(
-                claim,
-                [item.notification_id for item in delivery.messages],
-                reason="the recipient turned email notifications off",
-                now=self._clock(),
-            )
+            reason = "the recipient turned email notifications off"
+            await self._drop(claim, _ids(delivery.messages), reason, report)
             return
         # Read at send time: edited messages show their current text, deleted ones are left
         # out, and an email whose messages were all deleted is not sent.
         deleted = [item for item in delivery.messages if item.message.deleted_at is not None]
-        if deleted:
-            report.dropped += await store.mark_dropped(
-                claim,
-                [item.notification_id for item in deleted],
-                reason="deleted before the email was due",
-                now=self._clock(),
-            )
+        await self._drop(claim, _ids(deleted), "deleted before the email was due", report)
         live = [item for item in delivery.messages if item.message.deleted_at is None]
         read = [item for item in live if item.message.seq <= delivery.read_seq]
         unread = [item for item in live if item.message.seq > delivery.read_seq]
-        if read:
-            report.dropped += await store.mark_dropped(
-                claim,
-                [item.notification_id for item in read],
-                reason="read before the email was due",
-                now=self._clock(),
-            )
+        await self._drop(claim, _ids(read), "read before the email was due", report)
         if not unread:
             return
-        ids = [item.notification_id for item in unread]
+        ids = _ids(unread)
         if not await store.still_claimed(claim, now=self._clock()):
             # Our lease ran out (a stalled process): another worker owns these rows now.
             log.warning("claim %s expired before sending; leaving it to its new owner", claim.id)
@@ -192,6 +169,12 @@ class NotifyWorker:
             len(ids),
             claim.conversation_id,
             where,
+        )
+
+    async def _drop(self, claim: Claim, ids: list[str], reason: str, report: RoundReport) -> None:
+        """Finish these notifications unsent (none: nothing happens)."""
+        report.dropped += await self._store.mark_dropped(
+            claim, ids, reason=reason, now=self._clock()
         )
 
     async def _failed(
@@ -263,3 +246,7 @@ def build_worker(
         retention=settings.notify_retention,
         owner=owner,
     )
+
+
+def _ids(items: list[QueuedMessage]) -> list[str]:
+    return [item.notification_id for item in items]

@@ -15,6 +15,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from chatkit.server.wire.render import ack_error
+from chatkit.wire import AckError
+
 # Names python-socketio gives to what happens to a connection; a client may not send them as
 # events (it would run on_disconnect for a socket that stays connected, or on_connect again).
 LIFECYCLE_EVENTS = frozenset({"connect", "connect_error", "disconnect"})
@@ -30,10 +33,6 @@ SEPARATOR = "\x1e"
 _HEADER = re.compile(r"(\d)(?:\d+-)?(/[^,]*,)?(\d{1,15})?")
 EVENT, BINARY_EVENT = "2", "5"
 EVENTS = (EVENT, BINARY_EVENT)
-
-
-def error_ack(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +52,19 @@ def header(packet: str) -> Header | None:
     return Header(match.group(1), namespace, ack_id)
 
 
-def event_refusal(data: Any, *, connected: bool, namespace: str) -> dict[str, Any] | None:
+def event_refusal(data: Any, *, connected: bool, namespace: str) -> AckError | None:
     """The error ack for an event the namespace must not see, or None to let it through."""
     name = data[0] if isinstance(data, list) and data else None
     if not isinstance(name, str):
-        return error_ack("invalid_payload", "an event is an array that starts with a name")
+        return ack_error("invalid_payload", "an event is an array that starts with a name")
     if name in LIFECYCLE_EVENTS:
-        return error_ack("invalid_event", f"{name} is not an event a client may send")
+        return ack_error("invalid_event", f"{name} is not an event a client may send")
     if not connected:
-        return error_ack("not_connected", f"this socket is not connected to {namespace}")
+        return ack_error("not_connected", f"this socket is not connected to {namespace}")
     return None
 
 
-UNDECODABLE = error_ack(
+UNDECODABLE = ack_error(
     "invalid_payload", "the event's data is not valid JSON (or is nested too deep)"
 )
 

@@ -29,19 +29,17 @@ from chatkit.server.realtime.typing_tracker import TypingTracker
 from chatkit.server.wire import render
 from chatkit.server.wire.schemas import Body, ConversationRef, ReauthIn, SyncIn, TypingIn, validate
 from chatkit.tokens import Claims, TokenError, bearer_token
+from chatkit.wire import Acked, AckError, DisconnectCode, Reauthed, Synced, SyncedConversation
 
 log = logging.getLogger("chatkit.realtime")
 
-OK: dict[str, Any] = {"ok": True}
 SYNC_PAGE = 100
 SYNC_MAX_CONVERSATIONS = 100
 # How often live sockets are checked against revocations and deleted users made elsewhere
 # (by `chatkit users revoke-tokens`, or on another process).
 REVOCATION_SWEEP_SECONDS = 30.0
-
-
-def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message, **extra}}
+# What a client event is answered: its acknowledgement.
+Ack = Acked | AckError | Synced | Reauthed
 
 
 @dataclass(slots=True)
@@ -52,7 +50,7 @@ class SocketState:
     expiry: asyncio.TimerHandle | None = None
 
 
-Handler = Callable[[str, SocketState, Any], Awaitable[dict[str, Any]]]
+Handler = Callable[[str, SocketState, Any], Awaitable[Ack]]
 
 
 class Authenticates(Protocol):
@@ -178,9 +176,9 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 self._cut(sid, "token_expired", "your token expired; reconnect with a new one")
             )
 
-    async def _cut(self, sid: str, code: str, message: str) -> None:
+    async def _cut(self, sid: str, code: DisconnectCode, message: str) -> None:
         """Tell the client why, then disconnect it (it will not reconnect by itself)."""
-        await self.emit(code, {"code": code, "message": message}, to=sid)
+        await self.emit(code, render.disconnecting(code, message), to=sid)
         await self.disconnect(sid)
 
     # --- revocation -----------------------------------------------------------------------------
@@ -233,31 +231,32 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # --- events -------------------------------------------------------------------------------
 
-    async def trigger_event(self, event: str, *args: Any) -> Any:
+    async def trigger_event(self, event: str, *args: Any) -> Ack | None:
         """Route events ourselves so that no payload, however wrong, can raise out of here."""
         if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
+            lifecycle: None = await super().trigger_event(event, *args)  # on_(dis)connect's
+            return lifecycle
         if not args:
             return None
         sid, payload = args[0], (args[1] if len(args) > 1 else None)
         handler = self._events.get(event)
         if handler is None:
-            return error_ack("unknown_event", f"there is no event {event!r} on /chat")
+            return render.ack_error("unknown_event", f"there is no event {event!r} on /chat")
         state = self._sockets.get(sid)
         if state is None:
-            return error_ack("unauthorized", "this socket is not authenticated")
+            return render.ack_error("unauthorized", "this socket is not authenticated")
         try:
             self._limits.event(sid)
             return await handler(sid, state, payload)
         except RateLimited as error:
-            return error_ack(error.code, error.message, retryAfter=error.retry_after)
+            return render.ack_error(error.code, error.message, retry_after=error.retry_after)
         except ChatkitError as error:
-            return error_ack(error.code, error.message)
+            return render.ack_error(error.code, error.message)
         except Exception as exc:
             if is_unavailable(exc):
-                return error_ack("unavailable", "the database is unavailable; retry")
+                return render.ack_error("unavailable", "the database is unavailable; retry")
             log.exception("socket event %s failed", event)
-            return error_ack("internal_error", "the server failed; it was logged")
+            return render.ack_error("internal_error", "the server failed; it was logged")
 
     async def _participants(self, state: SocketState, raw_id: str) -> Participants:
         conversation_id = parse_uuid(raw_id)
@@ -267,35 +266,35 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             conversation_id=conversation_id, user_id=state.user_id
         )
 
-    async def _join(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _join(self, sid: str, state: SocketState, payload: Any) -> Acked:
         ref = _payload(ConversationRef, payload)
         participants = await self._participants(state, ref.conversation_id)
         await self.enter_room(sid, participants.conversation_id)
-        return OK
+        return render.ACKED
 
-    async def _leave(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _leave(self, sid: str, state: SocketState, payload: Any) -> Acked:
         ref = _payload(ConversationRef, payload)
         conversation_id = parse_uuid(ref.conversation_id)
         if conversation_id is not None:
             await self.leave_room(sid, conversation_id)
-        return OK
+        return render.ACKED
 
-    async def _on_typing(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _on_typing(self, sid: str, state: SocketState, payload: Any) -> Acked:
         typing = _payload(TypingIn, payload)
         participants = await self._participants(state, typing.conversation_id)
         if typing.is_typing and (self._publisher.busy or self._writer.busy):
-            return OK  # under load, typing indicators are the first thing to go
+            return render.ACKED  # under load, typing indicators are the first thing to go
         self._typing.update(participants.conversation_id, state.user_id, sid, typing.is_typing)
-        return OK
+        return render.ACKED
 
-    async def _mark_read(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _mark_read(self, sid: str, state: SocketState, payload: Any) -> Acked:
         ref = _payload(ConversationRef, payload)
         participants = await self._participants(state, ref.conversation_id)
         # The publisher emits messages_read once the receipt is committed.
         await self._writer.mark_read(MarkRead(participants, state.user_id))
-        return OK
+        return render.ACKED
 
-    async def _sync(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _sync(self, sid: str, state: SocketState, payload: Any) -> Synced:
         """`{conversationId: lastSeenSeq}` → what each conversation has after that seq."""
         request = _payload(SyncIn, {"conversations": payload})
         if len(request.conversations) > SYNC_MAX_CONVERSATIONS:
@@ -303,7 +302,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 f"sync at most {SYNC_MAX_CONVERSATIONS} conversations at once",
                 code="invalid_payload",
             )
-        answer: dict[str, Any] = {}
+        answer: dict[str, SyncedConversation] = {}
         for raw_id, point in request.conversations.items():
             participants = await self._participants(state, raw_id)
             conversation_id = participants.conversation_id
@@ -317,18 +316,10 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             read = await self._store.conversations.read_state(
                 conversation_id=conversation_id, user_id=state.user_id
             )
-            answer[raw_id] = {
-                "messages": [render.message(record) for record in page.messages],
-                "hasMore": page.has_more,
-                "lastSeq": read.last_seq,
-                "unreadCount": read.unread_count,
-                "readSeq": read.my_read_seq,
-                "otherReadSeq": read.their_read_seq,
-                **render.changes(page),
-            }
+            answer[raw_id] = render.synced_conversation(page, read)
         return {"ok": True, "conversations": answer}
 
-    async def _reauth(self, sid: str, state: SocketState, payload: Any) -> dict[str, Any]:
+    async def _reauth(self, sid: str, state: SocketState, payload: Any) -> Reauthed:
         """Swap in a fresh token without reconnecting; it must be the same user's."""
         request = _payload(ReauthIn, payload)
         try:
@@ -340,7 +331,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state.expires_at = claims.accepted_until
         state.issued_at = claims.issued_at
         self._schedule_expiry(sid, state)
-        return {"ok": True, "expiresAt": render.iso_from_epoch(claims.expires_at)}
+        return render.reauthed(claims.expires_at)
 
     # --- used by the REST side ----------------------------------------------------------------
 

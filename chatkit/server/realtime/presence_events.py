@@ -19,7 +19,6 @@ from chatkit.server.data.store.conversations import ConversationStore
 from chatkit.server.data.store.users import UserStore
 from chatkit.server.realtime.presence import Presence
 from chatkit.server.realtime.publisher import Publisher
-from chatkit.server.realtime.rooms import user_room
 from chatkit.server.wire import render
 
 log = logging.getLogger("chatkit.presence")
@@ -120,9 +119,9 @@ class PresenceEvents:
             await self._remember(user_id, last_seen)
         else:
             last_seen = await self._users.last_seen(user_id)
-        payload = dict(render.presence(user_id, online=online, last_seen=last_seen))
+        payload = render.presence(user_id, online=online, last_seen=last_seen)
         for partner in sorted(await self._conversations.partners(user_id)):
-            self._publisher.push("presence", payload, user_room(partner))
+            self._publisher.presence(payload, partner)
 
     async def _remember(self, user_id: str, last_seen: datetime) -> None:
         try:

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import socketio
 
 from chatkit.aiotools import QueueService
+from chatkit.event_names import (
+    MESSAGE_DELETED,
+    MESSAGE_UPDATED,
+    MESSAGES_READ,
+    NEW_MESSAGE,
+    PRESENCE,
+    USER_TYPING,
+)
 from chatkit.server.data.store.changes import ChangeResult
 from chatkit.server.data.store.messages import Result, SendResult
 from chatkit.server.data.store.records import MessageRecord
 from chatkit.server.metrics import Metrics
 from chatkit.server.realtime.rooms import user_room
 from chatkit.server.wire import render
-from chatkit.wire import MessageUpdated
+from chatkit.wire import (
+    MessageDeleted,
+    MessageUpdated,
+    NewMessage,
+    Presence,
+    ReadReceipt,
+    UserTyping,
+)
 
 log = logging.getLogger("chatkit.realtime")
 
@@ -25,7 +39,9 @@ BUSY_BACKLOG = 1000
 # Events emitted per turn of the publisher's task (in order, each on its own).
 EMIT_BATCH = 64
 
-_Event = tuple[str, Mapping[str, Any], str, Any]
+# What the publisher pushes to rooms (the token events go to one socket, from the namespace).
+ServerEvent = NewMessage | UserTyping | ReadReceipt | MessageUpdated | MessageDeleted | Presence
+_Event = tuple[str, ServerEvent, str, Any]
 
 
 class Publisher:
@@ -33,7 +49,8 @@ class Publisher:
     and a slow emit never holds up the writer or an HTTP response.
 
     The message writer calls `committed` after each commit (it is one of the writer's
-    commit listeners); the typing tracker broadcasts through `user_typing`.
+    commit listeners); the typing tracker broadcasts through `user_typing`, presence through
+    `presence`. Each event name goes with its payload (chatkit.wire.SERVER_EVENTS) here.
     """
 
     def __init__(self, sio: socketio.AsyncServer, metrics: Metrics) -> None:
@@ -58,38 +75,30 @@ class Publisher:
             if isinstance(result, SendResult):
                 if result.created:
                     message = result.message
-                    self.push(
-                        "new_message",
-                        {
-                            "conversationId": message.conversation_id,
-                            "message": render.message(message),
-                        },
-                        message.conversation_id,
-                    )
+                    self._push(NEW_MESSAGE, render.new_message(message), message.conversation_id)
             elif isinstance(result, ChangeResult):
                 if result.changed and result.message is not None:
                     self._changed(result.message)
             elif result.count > 0:
-                self.push("messages_read", render.read_receipt(result), result.conversation_id)
+                self._push(MESSAGES_READ, render.read_receipt(result), result.conversation_id)
 
     def _changed(self, message: MessageRecord) -> None:
         room = message.conversation_id
         if message.deleted_at is not None:
-            self.push("message_deleted", dict(render.message_deleted(message)), room)
+            self._push(MESSAGE_DELETED, render.message_deleted(message), room)
         else:
-            updated: MessageUpdated = {"conversationId": room, "message": render.message(message)}
-            self.push("message_updated", dict(updated), room)
+            self._push(MESSAGE_UPDATED, render.message_updated(message), room)
 
     def user_typing(self, conversation_id: str, user_id: str, is_typing: bool) -> None:
         """To the conversation, except the typer's own sockets (on every process)."""
-        self.push(
-            "user_typing",
-            {"conversationId": conversation_id, "userId": user_id, "isTyping": is_typing},
-            conversation_id,
-            skip=[user_room(user_id)],
-        )
+        payload = render.user_typing(conversation_id, user_id, is_typing=is_typing)
+        self._push(USER_TYPING, payload, conversation_id, skip=[user_room(user_id)])
 
-    def push(self, event: str, payload: Mapping[str, Any], room: str, skip: Any = None) -> None:
+    def presence(self, payload: Presence, user_id: str) -> None:
+        """To the sockets of `user_id` (one who shares a conversation with its subject)."""
+        self._push(PRESENCE, payload, user_room(user_id))
+
+    def _push(self, event: str, payload: ServerEvent, room: str, skip: Any = None) -> None:
         self._queue.put((event, payload, room, skip))
 
     async def _emit(self, batch: list[_Event]) -> None:

@@ -1,4 +1,5 @@
-"""The wire format: records in, the contract's camelCase JSON objects out.
+"""The wire format: records in, the contract's camelCase JSON objects out, for REST answers,
+Socket.IO events and their acknowledgements.
 
 Each function returns one of chatkit.wire's objects as a plain dict literal, which mypy
 checks against the definition (no key missing or extra, each value of its type): the
@@ -14,6 +15,7 @@ from chatkit.server.data.store.messages import ReadResult
 from chatkit.server.data.store.records import (
     ConversationView,
     MessageRecord,
+    ReadState,
     SessionRecord,
     UserRecord,
 )
@@ -23,17 +25,26 @@ from chatkit.server.data.store.records import (
 from chatkit.server.data.store.records import Person as PersonRecord
 from chatkit.timefmt import iso
 from chatkit.wire import (
-    CatchUp,
+    Acked,
+    AckError,
+    AckErrorDetail,
     Conversation,
+    DisconnectCode,
+    Disconnecting,
     Message,
     MessageDeleted,
     MessagePage,
+    MessageUpdated,
+    NewMessage,
     Person,
     Presence,
     ReadReceipt,
+    Reauthed,
     Revocation,
     Session,
+    SyncedConversation,
     User,
+    UserTyping,
 )
 
 
@@ -106,34 +117,11 @@ def message_page(page: MessagePageRecord, *, forwards: bool, catch_up: bool = Fa
         "hasMore": page.has_more,
         "nextCursor": next_cursor,
     }
-    if catch_up:
-        extra = changes(page)
-        answer["changes"] = extra["changes"]
-        answer["changeSeq"] = extra["changeSeq"]
-        answer["changesHasMore"] = extra["changesHasMore"]
+    if catch_up:  # what changed in the messages the client already has
+        answer["changes"] = [message(record) for record in page.changes]
+        answer["changeSeq"] = page.change_seq
+        answer["changesHasMore"] = page.changes_have_more
     return answer
-
-
-def changes(page: MessagePageRecord) -> CatchUp:
-    """What changed in the messages a client already has (afterSeq, sync)."""
-    return {
-        "changes": [message(record) for record in page.changes],
-        "changeSeq": page.change_seq,
-        "changesHasMore": page.changes_have_more,
-    }
-
-
-def message_deleted(record: MessageRecord) -> MessageDeleted:
-    assert record.deleted_at is not None
-    return {
-        "conversationId": record.conversation_id,
-        "messageId": record.id,
-        "deletedAt": iso(record.deleted_at),
-    }
-
-
-def presence(user_id: str, *, online: bool, last_seen: datetime | None) -> Presence:
-    return {"userId": user_id, "online": online, "lastSeenAt": _iso_or_none(last_seen)}
 
 
 def read_receipt(result: ReadResult) -> ReadReceipt:
@@ -172,5 +160,65 @@ def revocation(user_id: str, tokens_valid_after: datetime) -> Revocation:
     return {"userId": user_id, "tokensValidAfter": iso(tokens_valid_after)}
 
 
-def iso_from_epoch(seconds: float) -> str:
-    return iso(datetime.fromtimestamp(seconds, UTC))
+# --- Socket.IO events -----------------------------------------------------------------------
+
+
+def new_message(record: MessageRecord) -> NewMessage:
+    return {"conversationId": record.conversation_id, "message": message(record)}
+
+
+def message_updated(record: MessageRecord) -> MessageUpdated:
+    return {"conversationId": record.conversation_id, "message": message(record)}
+
+
+def message_deleted(record: MessageRecord) -> MessageDeleted:
+    assert record.deleted_at is not None
+    return {
+        "conversationId": record.conversation_id,
+        "messageId": record.id,
+        "deletedAt": iso(record.deleted_at),
+    }
+
+
+def user_typing(conversation_id: str, user_id: str, *, is_typing: bool) -> UserTyping:
+    return {"conversationId": conversation_id, "userId": user_id, "isTyping": is_typing}
+
+
+def presence(user_id: str, *, online: bool, last_seen: datetime | None) -> Presence:
+    return {"userId": user_id, "online": online, "lastSeenAt": _iso_or_none(last_seen)}
+
+
+def disconnecting(code: DisconnectCode, message: str) -> Disconnecting:
+    return {"code": code, "message": message}
+
+
+# --- acknowledgements of the client's events ------------------------------------------------
+
+ACKED: Acked = {"ok": True}
+
+
+def ack_error(code: str, message: str, *, retry_after: int | None = None) -> AckError:
+    error: AckErrorDetail = {"code": code, "message": message}
+    if retry_after is not None:
+        error["retryAfter"] = retry_after
+    return {"ok": False, "error": error}
+
+
+def reauthed(expires_at: float) -> Reauthed:
+    """`expires_at`: the new token's expiry, in seconds since the epoch."""
+    return {"ok": True, "expiresAt": iso(datetime.fromtimestamp(expires_at, UTC))}
+
+
+def synced_conversation(page: MessagePageRecord, read: ReadState) -> SyncedConversation:
+    """One conversation of the `sync` answer: `page` from the seq the client gave."""
+    return {
+        "messages": [message(record) for record in page.messages],
+        "hasMore": page.has_more,
+        "lastSeq": read.last_seq,
+        "unreadCount": read.unread_count,
+        "readSeq": read.my_read_seq,
+        "otherReadSeq": read.their_read_seq,
+        "changes": [message(record) for record in page.changes],
+        "changeSeq": page.change_seq,
+        "changesHasMore": page.changes_have_more,
+    }

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from chatkit.server.data.models import conversations_table as conversations
 from chatkit.server.data.models import messages_table as messages
+from chatkit.server.data.store.batches import update_by_id
 from chatkit.server.data.store.message_rows import MESSAGE_COLUMNS, message_record
 from chatkit.server.data.store.records import MessageRecord, Participants
 from chatkit.server.errors import ChatkitError, Conflict, Forbidden, NotFound
@@ -55,17 +56,7 @@ class ChangeResult:
 Change = EditMessage | DeleteMessage
 
 _BY_IDS = select(*MESSAGE_COLUMNS).where(messages.c.id.in_(bindparam("ids", expanding=True)))
-_UPDATE = (
-    update(messages)
-    .where(messages.c.id == bindparam("b_id"))
-    .values(
-        content=bindparam("b_content"),
-        attachments=bindparam("b_attachments"),
-        edited_at=bindparam("b_edited_at"),
-        deleted_at=bindparam("b_deleted_at"),
-        change_seq=bindparam("b_change_seq"),
-    )
-)
+_UPDATE = update_by_id(messages, "content", "attachments", "edited_at", "deleted_at", "change_seq")
 
 
 def _not_found() -> ChangeResult:

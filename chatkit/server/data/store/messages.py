@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from chatkit.ids import id_after, new_id
 from chatkit.server.data.database import Database
@@ -25,6 +25,7 @@ from chatkit.server.data.models import (
 from chatkit.server.data.models import (
     notifications_table as notifications,
 )
+from chatkit.server.data.store.batches import update_by_id
 from chatkit.server.data.store.changes import (
     ChangeBatch,
     ChangeResult,
@@ -89,19 +90,16 @@ class ConversationState:
     touched: bool = False
 
 
-_UPDATE_CONVERSATION = (
-    update(conversations)
-    .where(conversations.c.id == bindparam("b_id"))
-    .values(
-        last_seq=bindparam("b_last_seq"),
-        last_message_id=bindparam("b_last_message_id"),
-        updated_at=bindparam("b_updated_at"),
-        mentor_read_seq=bindparam("b_mentor_read_seq"),
-        mentee_read_seq=bindparam("b_mentee_read_seq"),
-        mentor_unread=bindparam("b_mentor_unread"),
-        mentee_unread=bindparam("b_mentee_unread"),
-        change_seq=bindparam("b_change_seq"),
-    )
+_UPDATE_CONVERSATION = update_by_id(
+    conversations,
+    "last_seq",
+    "last_message_id",
+    "updated_at",
+    "mentor_read_seq",
+    "mentee_read_seq",
+    "mentor_unread",
+    "mentee_unread",
+    "change_seq",
 )
 
 

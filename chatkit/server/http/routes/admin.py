@@ -6,7 +6,7 @@ from aiohttp import web
 
 from chatkit.ids import parse_uuid
 from chatkit.server.errors import BadRequest
-from chatkit.server.http.routes.params import body, int_param, new_path_id, path_id
+from chatkit.server.http.routes.params import body, new_path_id, page_params, path_id
 from chatkit.server.services import services
 from chatkit.server.wire import render
 from chatkit.server.wire.jsonutil import json_response
@@ -38,8 +38,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 @routes.get("/api/admin/users")
 async def list_users(request: web.Request) -> web.Response:
-    limit = int_param(request, "limit", default=100, low=1, high=1000)
-    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    limit, offset = page_params(request, default_limit=100, max_limit=1000)
     records = await services(request).store.users.list(limit=limit, offset=offset)
     return json_response([render.user(record) for record in records])
 
@@ -57,8 +56,7 @@ async def put_user_notifications(request: web.Request) -> web.Response:
 @routes.get("/api/admin/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     """Sessions, latest start first; `user` keeps those that user takes part in."""
-    limit = int_param(request, "limit", default=100, low=1, high=1000)
-    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    limit, offset = page_params(request, default_limit=100, max_limit=1000)
     user = request.query.get("user")
     user_id = parse_uuid(user) if user is not None else None
     if user is not None and user_id is None:

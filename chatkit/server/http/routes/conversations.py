@@ -9,7 +9,7 @@ from chatkit.server.data.store.messages import MarkRead, NewMessage
 from chatkit.server.data.store.records import ConversationView, Participants
 from chatkit.server.errors import BadRequest, NotFound
 from chatkit.server.http.auth import caller
-from chatkit.server.http.routes.params import body, int_param, path_id
+from chatkit.server.http.routes.params import body, int_param, page_params, path_id
 from chatkit.server.services import Services, services
 from chatkit.server.wire import render
 from chatkit.server.wire.jsonutil import json_response
@@ -31,8 +31,7 @@ async def _membership(request: web.Request) -> tuple[Services, str, Participants
 
 @routes.get("/api/conversations")
 async def list_conversations(request: web.Request) -> web.Response:
-    limit = int_param(request, "limit", default=20, low=1, high=100)
-    offset = int_param(request, "offset", default=0, low=0, high=1_000_000_000)
+    limit, offset = page_params(request, default_limit=20, max_limit=100)
     app = services(request)
     views = await app.store.conversations.list_for_user(
         user_id=caller(request).user_id, limit=limit, offset=offset

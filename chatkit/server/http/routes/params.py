@@ -22,6 +22,16 @@ def int_param(request: web.Request, name: str, *, default: int, low: int, high: 
     return value
 
 
+MAX_OFFSET = 1_000_000_000
+
+
+def page_params(request: web.Request, *, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """A listing's `limit` (1 to max_limit) and `offset` (0 to MAX_OFFSET)."""
+    limit = int_param(request, "limit", default=default_limit, low=1, high=max_limit)
+    offset = int_param(request, "offset", default=0, low=0, high=MAX_OFFSET)
+    return limit, offset
+
+
 def path_id(request: web.Request, *, what: str = "resource") -> str:
     """The `{id}` of the path as a canonical UUID; anything else names nothing (404)."""
     value = parse_uuid(request.match_info["id"])
