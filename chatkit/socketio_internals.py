@@ -309,6 +309,12 @@ class ChatServerBase(socketio.AsyncServer):  # type: ignore[misc]
         deadline = loop.time() + CLOSE_ALL_TIMEOUT_SECONDS
         while any(not ws.closed for ws in websockets) and loop.time() < deadline:
             await asyncio.sleep(0.02)
+        # The lean sockets' disconnect handlers run in tasks of ours that nothing else waits
+        # for: they must finish (presence records when each user was last seen) before the
+        # cleanup closes the database and Redis under them.
+        handlers = [task for task in self._tasks if not task.done()]
+        if handlers:
+            await asyncio.wait(handlers, timeout=max(0.0, deadline - loop.time()))
         still_open = sum(1 for ws in websockets if not ws.closed)
         log.info("closed %d connections (%d still open)", lean + len(sockets), still_open)
 

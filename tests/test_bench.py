@@ -50,6 +50,18 @@ SMOKE: dict[str, list[str]] = {
     "history": ["--users", "2", "--conversations", "4", "--messages", "120", "--rate", "80"],
 }
 FLAWS = ("drop", "duplicate", "reorder")
+# The reorder run is a closed loop (the `chat` default: each conversation's next POST starts
+# once the previous one was answered), so the message the server holds back is always
+# overtaken by one the bench knows was sent after it, however slow the generator is. Its
+# longer grace covers a held message that turns out to be the conversation's last (see
+# FlawedServer.push).
+FLAW_LOAD = {
+    "drop": ["--rate", "60", "--grace", "1"],
+    "duplicate": ["--rate", "60", "--grace", "1"],
+    "reorder": ["--grace", "5"],
+}
+# Only for a held message no other follows: the bench has stopped sending by then.
+LAST_MESSAGE_RELEASE = 2.0
 SOCKETS_PER_CONVERSATION = {"chat": 2, "burst": 2, "fanout": 6}  # fanout: 3 tabs each
 
 
@@ -91,8 +103,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
             for profile, args in SMOKE.items()
         }
         for flaw, (_, url) in servers.items():
-            args = ["--url", url, "--secret", SECRET, "--users", "2", "--rate", "60"]
-            running[flaw] = _start(flaw, "chat", folder, *args, "--duration", "1", "--grace", "1")
+            args = ["--url", url, "--secret", SECRET, "--users", "2", *FLAW_LOAD[flaw]]
+            running[flaw] = _start(flaw, "chat", folder, *args, "--duration", "1")
         finished = {name: _finish(name, process, folder) for name, process in running.items()}
         for flaw, (server, _) in servers.items():
             finished[flaw].pushed = server.pushed
@@ -240,8 +252,10 @@ class FlawedServer:
         if self.flaw == "drop" and nth:
             return
         if self.flaw == "reorder" and nth:
-            self.held[room] = payload  # goes out after the next message of the conversation
-            asyncio.get_running_loop().call_later(0.5, self._release, room, payload)
+            # Goes out right after the next message of the conversation, whenever that comes.
+            self.held[room] = payload
+            loop = asyncio.get_running_loop()
+            loop.call_later(LAST_MESSAGE_RELEASE, self._release_last, room, payload)
             return
         await self.sio.emit("new_message", payload, room=room, namespace="/chat")
         if self.flaw == "duplicate" and nth:
@@ -250,8 +264,8 @@ class FlawedServer:
         if held is not None:
             await self.sio.emit("new_message", held, room=room, namespace="/chat")
 
-    def _release(self, room: str, payload: dict[str, Any]) -> None:
-        if self.held.get(room) is payload:  # no next message came: let it out anyway
+    def _release_last(self, room: str, payload: dict[str, Any]) -> None:
+        if self.held.get(room) is payload:  # no next message came: the run is over
             del self.held[room]
             asyncio.ensure_future(
                 self.sio.emit("new_message", payload, room=room, namespace="/chat")
