@@ -208,6 +208,7 @@ class ConnectionOptions(OptionGroup):
     config: ConfigOption = None
 
     def resolve(self) -> Connection:
+        """The server and the caller these options name (see `resolve` above)."""
         return resolve(url=self.url, token=self.token, user=self.user, config=self.config)
 
     def run(self, work: Callable[[ApiClient], Awaitable[T]]) -> T:

@@ -1,7 +1,8 @@
 """Options that several commands take, declared once.
 
 typer reads a command's options from its function's parameters and has no option groups
-(fastapi/typer#153: "write a decorator"). An option group here is a frozen dataclass, a
+(fastapi/typer#153), so the same options used to be spelled out in every command that takes
+them. An option group here is a frozen dataclass, a
 subclass of OptionGroup, whose fields are typer-annotated parameters with defaults. A command
 takes one as a parameter annotated with the group; `@with_option_groups` shows typer the
 group's fields in that parameter's place (so --help lists them there, in field order) and calls
@@ -38,8 +39,10 @@ def with_option_groups(command: Callable[..., T]) -> Callable[..., T]:
         if not (isinstance(group, type) and issubclass(group, OptionGroup)):
             parameters.append(parameter)
             continue
+        if not dataclasses.is_dataclass(group):
+            raise TypeError(f"{group.__qualname__} must be a dataclass")
         hints = typing.get_type_hints(group, include_extras=True)
-        fields = dataclasses.fields(group)  # type: ignore[arg-type]
+        fields = dataclasses.fields(group)
         groups[parameter.name] = (group, tuple(field.name for field in fields))
         parameters.extend(
             inspect.Parameter(

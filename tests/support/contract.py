@@ -1,10 +1,13 @@
-"""Check a REST response against the OpenAPI document the server serves.
+"""Check a REST response against the OpenAPI document the server serves, and a Socket.IO
+event or acknowledgement against its definition in chatkit.wire.
 
 `check(method, path, status, body, headers)` finds the operation for (method, concrete path),
 insists that `status` is one the document lists for it, and validates the body (and required
 headers) against that response's schema with jsonschema. A path or method the document does
 not describe must still answer with the Error shape. The tests' REST client (tests/support/
 api.py) runs this on every reply, so every response the suite sees is held to the document.
+`check_event` and `check_ack` do the same for what the tests' socket clients (tests/support/
+sockets.py) receive.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from chatkit import wire
 from chatkit.server.http.openapi import document
 
 BASE_URI = "urn:chatkit:openapi"
@@ -114,13 +118,20 @@ class Contract:
         return operation
 
     def _validate(self, pointer: str, instance: Any, where: str) -> None:
-        errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: e.path)
-        if errors:
-            details = "; ".join(
-                f"at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-                for error in errors[:5]
-            )
-            raise ContractViolation(f"{where}: does not match {pointer}: {details}")
+        _require(self.validator(pointer), instance, where, pointer)
+
+
+def _require(
+    validator: jsonschema.protocols.Validator, instance: Any, where: str, schema: str
+) -> None:
+    """Raise ContractViolation, with the first few reasons, unless `instance` is valid."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: e.path)
+    if errors:
+        details = "; ".join(
+            f"at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            for error in errors[:5]
+        )
+        raise ContractViolation(f"{where}: does not match {schema}: {details}")
 
 
 @functools.cache
@@ -144,3 +155,48 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 def contract() -> Contract:
     """The contract for the document this checkout's server serves (built once per run)."""
     return Contract(document())
+
+
+# --- Socket.IO: events and acknowledgements, held to their one definition in chatkit.wire ----
+
+
+def check_event(event: str, payload: Any) -> None:
+    """Raise ContractViolation unless `payload` is what chatkit.wire defines for `event`."""
+    kind = wire.SERVER_EVENTS.get(event)
+    if kind is None:
+        raise ContractViolation(f"{event}: not an event chatkit.wire defines")
+    _check_wire(kind, payload, f"event {event}")
+
+
+def check_ack(event: str, reply: Any) -> None:
+    """Raise ContractViolation unless `reply` is an acknowledgement chatkit.wire defines: an
+    AckError, or the answer of `event` (Synced, Reauthed, else Acked)."""
+    ok = isinstance(reply, dict) and reply.get("ok") is True
+    kind = _ANSWERS.get(event, wire.Acked) if ok else wire.AckError
+    _check_wire(kind, reply, f"ack of {event}")
+
+
+_ANSWERS: dict[str, type[Any]] = {"sync": wire.Synced, "reauth": wire.Reauthed}
+
+
+def _check_wire(kind: type[Any], instance: Any, where: str) -> None:
+    _require(_wire_validator(kind), instance, where, f"wire.{kind.__name__}")
+
+
+@functools.cache
+def _wire_validator(kind: type[Any]) -> jsonschema.protocols.Validator:
+    """Closed, as the OpenAPI response schemas are: every key the renderer makes, no other."""
+    schema = _closed(wire.schema(kind, ref_template="#/$defs/{model}"))
+    validator_class = jsonschema.Draft202012Validator
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+
+
+def _closed(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in closed:
+        closed["additionalProperties"] = False
+    return closed

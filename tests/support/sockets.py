@@ -10,6 +10,8 @@ from typing import Any
 
 import socketio
 
+from tests.support.contract import check_ack, check_event
+
 EVENTS = (
     "new_message",
     "user_typing",
@@ -42,7 +44,9 @@ class Recorder:
         self.disconnected.set()
 
     async def next(self, event: str, timeout: float = TIMEOUT) -> Any:
-        return await asyncio.wait_for(self.queues[event].get(), timeout)
+        payload = await asyncio.wait_for(self.queues[event].get(), timeout)
+        check_event(event, payload)
+        return payload
 
     def pending(self, event: str) -> list[Any]:
         """What has arrived and not been taken yet (after a barrier, see `barrier`)."""
@@ -50,10 +54,13 @@ class Recorder:
         queue = self.queues[event]
         while not queue.empty():
             items.append(queue.get_nowait())
+            check_event(event, items[-1])
         return items
 
     async def call(self, event: str, payload: Any, timeout: float = TIMEOUT) -> Any:
-        return await self.client.call(event, payload, namespace="/chat", timeout=timeout)
+        reply = await self.client.call(event, payload, namespace="/chat", timeout=timeout)
+        check_ack(event, reply)
+        return reply
 
     async def emit(self, event: str, payload: Any) -> None:
         await self.client.emit(event, payload, namespace="/chat")

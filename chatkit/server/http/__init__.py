@@ -1,1 +1,2 @@
-"""REST: the edge middleware, authentication, routes and the OpenAPI document."""
+"""REST: the edge middleware and the JSON error responses it renders, authentication, routes
+and the OpenAPI document."""

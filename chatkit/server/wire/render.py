@@ -86,6 +86,8 @@ def conversation(view: ConversationView, online: Collection[str]) -> Conversatio
 
 
 def message(record: MessageRecord) -> Message:
+    # The hot path (every new_message): the two conditionals are inlined, not _iso_or_none.
+    edited_at, deleted_at = record.edited_at, record.deleted_at
     return {
         "id": record.id,
         "conversationId": record.conversation_id,
@@ -96,8 +98,8 @@ def message(record: MessageRecord) -> Message:
         "attachments": record.attachments,
         "clientMessageId": record.client_message_id,
         "createdAt": iso(record.created_at),
-        "editedAt": _iso_or_none(record.edited_at),
-        "deletedAt": _iso_or_none(record.deleted_at),
+        "editedAt": None if edited_at is None else iso(edited_at),
+        "deletedAt": None if deleted_at is None else iso(deleted_at),
     }
 
 

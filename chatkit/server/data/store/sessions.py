@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select
 
-from chatkit.server.data.database import Database
 from chatkit.server.data.models import (
     conversations_table as conversations,
 )
@@ -16,8 +15,9 @@ from chatkit.server.data.models import (
 from chatkit.server.data.models import (
     users_table as users,
 )
+from chatkit.server.data.store.keyed import KeyedStore
 from chatkit.server.data.store.records import SessionRecord
-from chatkit.server.errors import Conflict, NotFound, Unprocessable
+from chatkit.server.errors import Conflict, Unprocessable
 from chatkit.timefmt import utcnow
 
 _COLUMNS = (
@@ -31,9 +31,13 @@ _COLUMNS = (
 )
 
 
-class SessionStore:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class SessionStore(KeyedStore[SessionRecord]):
+    table = sessions
+    noun = "session"
+
+    def _find(self, conn: Connection, key: str) -> SessionRecord | None:
+        row = conn.execute(select(*_COLUMNS).where(sessions.c.id == key)).first()
+        return SessionRecord(*row) if row is not None else None
 
     async def upsert(
         self,
@@ -62,51 +66,24 @@ class SessionStore:
             for role, user_id in (("mentorId", mentor_id), ("menteeId", mentee_id)):
                 if user_id not in found:
                     raise Unprocessable(f"{role} {user_id} names no user", code="unknown_user")
-            existing = _get(conn, session_id)
-            if existing is None:
-                conn.execute(
-                    sessions.insert().values(
-                        id=session_id,
-                        mentor_id=mentor_id,
-                        mentee_id=mentee_id,
-                        start_at=start_at,
-                        status=status,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            else:
+            existing = self._find(conn, session_id)
+            if existing is not None:
                 moved = (existing.mentor_id, existing.mentee_id) != (mentor_id, mentee_id)
                 if moved and _has_conversation(conn, session_id):
                     raise Conflict(
                         "this session has a conversation; its mentor and mentee cannot change",
                         code="participants_fixed",
                     )
-                conn.execute(
-                    update(sessions)
-                    .where(sessions.c.id == session_id)
-                    .values(
-                        mentor_id=mentor_id,
-                        mentee_id=mentee_id,
-                        start_at=start_at,
-                        status=status,
-                        updated_at=now,
-                    )
-                )
-            record = _get(conn, session_id)
-            assert record is not None
-            return record, existing is None
+            values = {
+                "mentor_id": mentor_id,
+                "mentee_id": mentee_id,
+                "start_at": start_at,
+                "status": status,
+            }
+            self._put(conn, session_id, values, exists=existing is not None, now=now)
+            return self._written(conn, session_id), existing is None
 
         return await self._db.run_write(work)
-
-    async def get(self, session_id: str) -> SessionRecord | None:
-        return await self._db.run_read(lambda conn: _get(conn, session_id))
-
-    async def require(self, session_id: str) -> SessionRecord:
-        record = await self.get(session_id)
-        if record is None:
-            raise NotFound(f"no session {session_id}", code="session_not_found")
-        return record
 
     async def list(
         self, *, user_id: str | None = None, limit: int = 100, offset: int = 0
@@ -125,8 +102,3 @@ class SessionStore:
 def _has_conversation(conn: Connection, session_id: str) -> bool:
     found = conn.scalar(select(conversations.c.id).where(conversations.c.session_id == session_id))
     return found is not None
-
-
-def _get(conn: Connection, session_id: str) -> SessionRecord | None:
-    row = conn.execute(select(*_COLUMNS).where(sessions.c.id == session_id)).first()
-    return SessionRecord(*row) if row is not None else None

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from chatkit.server.data.database import Database
 from chatkit.server.data.models import (
     conversations_table as conversations,
 )
@@ -17,8 +16,9 @@ from chatkit.server.data.models import (
 from chatkit.server.data.models import (
     users_table as users,
 )
+from chatkit.server.data.store.keyed import KeyedStore
 from chatkit.server.data.store.records import UserRecord
-from chatkit.server.errors import Conflict, NotFound
+from chatkit.server.errors import Conflict
 from chatkit.timefmt import utcnow
 
 _COLUMNS = (
@@ -40,9 +40,13 @@ def _record(row: Any) -> UserRecord:
 _AUTH_STATE = select(users.c.tokens_valid_after).where(users.c.id == bindparam("user_id"))
 
 
-class UserStore:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class UserStore(KeyedStore[UserRecord]):
+    table = users
+    noun = "user"
+
+    def _find(self, conn: Connection, key: str) -> UserRecord | None:
+        row = conn.execute(select(*_COLUMNS).where(users.c.id == key)).first()
+        return _record(row) if row is not None else None
 
     async def upsert(
         self, *, user_id: str, full_name: str, email: str, avatar_url: str | None
@@ -52,38 +56,12 @@ class UserStore:
 
         def work(conn: Connection) -> tuple[UserRecord, bool]:
             existing = conn.scalar(select(users.c.id).where(users.c.id == user_id))
-            if existing is None:
-                conn.execute(
-                    users.insert().values(
-                        id=user_id,
-                        full_name=full_name,
-                        email=email,
-                        avatar_url=avatar_url,
-                        notify_email=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            else:
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(full_name=full_name, email=email, avatar_url=avatar_url, updated_at=now)
-                )
-            record = _get(conn, user_id)
-            assert record is not None
-            return record, existing is None
+            values = {"full_name": full_name, "email": email, "avatar_url": avatar_url}
+            exists = existing is not None
+            self._put(conn, user_id, values, exists=exists, now=now, notify_email=True)
+            return self._written(conn, user_id), not exists
 
         return await self._db.run_write(work)
-
-    async def get(self, user_id: str) -> UserRecord | None:
-        return await self._db.run_read(lambda conn: _get(conn, user_id))
-
-    async def require(self, user_id: str) -> UserRecord:
-        record = await self.get(user_id)
-        if record is None:
-            raise NotFound(f"no user {user_id}", code="user_not_found")
-        return record
 
     async def names(self, user_ids: set[str]) -> dict[str, str]:
         """Full names by id, for the ids that exist."""
@@ -151,7 +129,7 @@ class UserStore:
         """Update some columns of one user; 404 when there is no such user."""
         statement = update(users).where(users.c.id == user_id).values(updated_at=utcnow(), **values)
         if await self._db.run_write(lambda conn: conn.execute(statement).rowcount) == 0:
-            raise NotFound(f"no user {user_id}", code="user_not_found")
+            raise self._missing(user_id)
 
     async def delete(self, *, user_id: str) -> None:
         """Delete a user who takes part in no session (the platform removes sessions first)."""
@@ -177,9 +155,4 @@ class UserStore:
             return conn.execute(delete(users).where(users.c.id == user_id)).rowcount
 
         if await self._db.run_write(work) == 0:
-            raise NotFound(f"no user {user_id}", code="user_not_found")
-
-
-def _get(conn: Connection, user_id: str) -> UserRecord | None:
-    row = conn.execute(select(*_COLUMNS).where(users.c.id == user_id)).first()
-    return _record(row) if row is not None else None
+            raise self._missing(user_id)
