@@ -28,7 +28,6 @@ from chatkit.client import (
     RealtimeClient,
     TypingEvent,
 )
-from chatkit.config import Settings
 from tests.support.api import Api, Pair
 from tests.support.processes import RedisServer, ServeProcess, serving, start_serve
 from tests.support.server import Endpoint
@@ -36,7 +35,7 @@ from tests.support.sockets import connected
 from tests.test_client import PATIENT, realtime
 
 __all__ = ["environment", "redis_server"]  # fixtures
-from tests.test_scale_out import SECRET, environment, redis_server
+from tests.test_scale_out import SECRET, _endpoint, environment, redis_server
 
 # The restart grace with Redis: a restart on a loaded machine takes a few seconds, and the
 # user is held back until the restarted process has swept once (see the Redis test).
@@ -121,11 +120,6 @@ async def _partner(api: Api, pair: Pair, name: str) -> tuple[str, str]:
     token = api.server.token(mentor)
     await api.post("/api/conversations/by-session", token=token, json={"sessionId": session})
     return mentor, token
-
-
-def _endpoint(server: ServeProcess, env: dict[str, str]) -> Endpoint:
-    settings = Settings(jwt_secret=SECRET, database_url=env["CHATKIT_DATABASE_URL"])
-    return Endpoint(settings=settings, url=server.url)
 
 
 async def _mentors_seen(endpoint: Endpoint, pair: Pair) -> dict[str, tuple[bool, str | None]]:

@@ -22,6 +22,7 @@ from locust.env import Environment
 from chatkit.bench import results as r
 from chatkit.bench.load.context import BenchContext, context_of
 from chatkit.bench.load.sockets import BenchSocket, SocketFailure
+from chatkit.event_names import TOKEN_EXPIRED, TOKEN_REVOKED
 
 HTTP_TIMEOUT = 30.0
 
@@ -122,7 +123,7 @@ class BenchUser(SocketIOUser):
 
         socket.on("disconnect", dropped, namespace="/chat")
         # chatkit says why before it cuts a socket (the seed's API has no such events)
-        for event in ("token_expired", "token_revoked"):
+        for event in (TOKEN_EXPIRED, TOKEN_REVOKED):
             socket.on(event, notice, namespace="/chat")
         started = time.monotonic()
         ms = socket.open(self.plan.url, token, transport=self.plan.transport)  # on_start counts

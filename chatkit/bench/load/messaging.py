@@ -18,6 +18,7 @@ from chatkit.bench.load.base import BenchUser
 from chatkit.bench.load.sockets import BenchSocket, SocketFailure
 from chatkit.bench.plan import message_content
 from chatkit.bench.tracking import FAILED, SENT, UNCONFIRMED, MessageTracker
+from chatkit.event_names import NEW_MESSAGE
 
 MESSAGES_PATH = "/api/conversations/{id}/messages"
 
@@ -63,7 +64,7 @@ class MessagingUser(BenchUser):
             on_drop=lambda: self.tracker.drop_socket(holder[0].socket_id),
         )
         holder.append(socket)
-        socket.on("new_message", on_message, namespace="/chat")
+        socket.on(NEW_MESSAGE, on_message, namespace="/chat")
         self.tracker.add_socket(index, socket.socket_id, person)
         return socket
 
