@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Insert, Select, TextClause, Update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.sql import Insert, Select, TextClause, Update
 
 Processor = Callable[[Any], Any] | None
 Statement = Select[Any] | Insert | Update | TextClause
