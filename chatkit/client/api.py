@@ -186,7 +186,7 @@ class ApiClient:
     async def answers(self) -> bool:
         """Whether the server is up enough to answer `GET /healthz` (no auth) below 500."""
         try:
-            await self.request_with_status("GET", "/healthz")
+            await self.request("GET", "/healthz")
         except Unreachable:
             return False
         except ApiError as exc:
@@ -217,6 +217,8 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> tuple[int, Any]:
+        """The status and decoded JSON of a successful answer, for the calls whose status
+        means something (201 created or 200 found); ApiError for anything else."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
             self._owns_session = True

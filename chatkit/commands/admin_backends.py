@@ -7,7 +7,7 @@ exit with the same status whichever way they went.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
@@ -100,30 +100,28 @@ class LocalAdmin:
         return with_store(self._settings, work, writes=writes)
 
     def _put(
-        self, model: type[BodyT], fields: Json, save: Callable[[Store, BodyT], Awaitable[Json]]
+        self,
+        model: type[BodyT],
+        fields: Json,
+        save: Callable[[Store, BodyT], Awaitable[tuple[Mapping[str, object], bool]]],
     ) -> Json:
-        """Validate `fields` as the admin API does, then `save` them; bad input is refused (in
-        the API's words) before the database is touched."""
+        """Validate `fields` as the admin API does, then `save` them (one of
+        `chatkit.server.wire.admin_writes`); bad input is refused (in the API's words) before
+        the database is touched."""
         from chatkit.server.wire.schemas import validate
 
         with friendly_errors():
             payload = validate(model, fields)
-        return self._run(lambda store: save(store, payload), writes=True)
+        saved, _created = self._run(lambda store: save(store, payload), writes=True)
+        return dict(saved)
 
     def put_user(self, user_id: str, fields: Json) -> Json:
-        from chatkit.server.wire import render
+        from chatkit.server.wire import admin_writes
         from chatkit.server.wire.schemas import UserIn
 
-        async def save(store: Store, user: UserIn) -> Json:
-            record, _created = await store.users.upsert(
-                user_id=user_id,
-                full_name=user.full_name,
-                email=user.email,
-                avatar_url=user.avatar_url,
-            )
-            return dict(render.user(record))
-
-        return self._put(UserIn, fields, save)
+        return self._put(
+            UserIn, fields, lambda store, user: admin_writes.put_user(store, user_id, user)
+        )
 
     def list_users(self, limit: int) -> list[Json]:
         from chatkit.server.wire import render
@@ -152,20 +150,14 @@ class LocalAdmin:
         self._run(work, writes=True)
 
     def put_session(self, session_id: str, fields: Json) -> Json:
-        from chatkit.server.wire import render
+        from chatkit.server.wire import admin_writes
         from chatkit.server.wire.schemas import SessionIn
 
-        async def save(store: Store, session: SessionIn) -> Json:
-            record, _created = await store.sessions.upsert(
-                session_id=session_id,
-                mentor_id=session.mentor_id,
-                mentee_id=session.mentee_id,
-                start_at=session.start_at,
-                status=session.status,
-            )
-            return dict(render.session(record))
-
-        return self._put(SessionIn, fields, save)
+        return self._put(
+            SessionIn,
+            fields,
+            lambda store, session: admin_writes.put_session(store, session_id, session),
+        )
 
     def list_sessions(self, user_id: str | None, limit: int) -> tuple[list[Json], dict[str, str]]:
         from chatkit.server.wire import render

@@ -127,7 +127,7 @@ def _preflight(url: str, token: object) -> None:
     async def check() -> None:
         async with ApiClient(url, token if token is not None else "") as api:  # type: ignore[arg-type]
             if token is None:
-                await api.request_with_status("GET", "/healthz")
+                await api.request("GET", "/healthz")
             else:
                 await api.conversations(limit=1)
 

@@ -8,7 +8,7 @@ from chatkit.ids import parse_uuid
 from chatkit.server.errors import BadRequest
 from chatkit.server.http.routes.params import body, new_path_id, page_params, path_id
 from chatkit.server.services import services
-from chatkit.server.wire import render
+from chatkit.server.wire import admin_writes, render
 from chatkit.server.wire.jsonutil import json_response
 from chatkit.server.wire.schemas import NotificationPrefsIn, SessionIn, UserIn
 
@@ -20,14 +20,9 @@ async def put_user(request: web.Request) -> web.Response:
     user_id = new_path_id(request)
     payload = await body(request, UserIn)
     app = services(request)
-    record, created = await app.store.users.upsert(
-        user_id=user_id,
-        full_name=payload.full_name,
-        email=payload.email,
-        avatar_url=payload.avatar_url,
-    )
+    user, created = await admin_writes.put_user(app.store, user_id, payload)
     app.authenticator.forget(user_id)
-    return json_response(render.user(record), status=201 if created else 200)
+    return json_response(user, status=201 if created else 200)
 
 
 @routes.get("/api/admin/users/{id}")
@@ -71,14 +66,8 @@ async def list_sessions(request: web.Request) -> web.Response:
 async def put_session(request: web.Request) -> web.Response:
     session_id = new_path_id(request)
     payload = await body(request, SessionIn)
-    record, created = await services(request).store.sessions.upsert(
-        session_id=session_id,
-        mentor_id=payload.mentor_id,
-        mentee_id=payload.mentee_id,
-        start_at=payload.start_at,
-        status=payload.status,
-    )
-    return json_response(render.session(record), status=201 if created else 200)
+    session, created = await admin_writes.put_session(services(request).store, session_id, payload)
+    return json_response(session, status=201 if created else 200)
 
 
 @routes.get("/api/admin/sessions/{id}")
