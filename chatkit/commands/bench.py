@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from chatkit.bench.options import PROFILES, BenchOptions, Target
 from chatkit.commands.choices import BenchProfile, Transport
 from chatkit.commands.common import ConfigOption, console, err_console, fail, print_json
+from chatkit.commands.option_groups import OptionGroup, with_option_groups
 
 # What `pip install chatkit` leaves out and only the bench needs (the bench extra).
 BENCH_MODULES = ("locust", "gevent", "psutil")
@@ -18,24 +20,24 @@ BENCH_MODULES = ("locust", "gevent", "psutil")
 _PROFILE_HELP = "\n\n".join(f"{spec.name}: {spec.summary}" for spec in PROFILES.values())
 
 
-def bench(
-    profile: Annotated[
-        BenchProfile,
-        typer.Argument(metavar="PROFILE", help=f"The load profile.\n\n{_PROFILE_HELP}"),
-    ],
+@dataclass(frozen=True, slots=True)
+class LoadShape(OptionGroup):
+    """The load a run puts on the server. Every field is a BenchOptions field of the same name;
+    the ones left out (None) come from the profile."""
+
     users: Annotated[
         int | None, typer.Option(help="Locust users (idle: sockets).", show_default=False)
-    ] = None,
+    ] = None
     spawn_rate: Annotated[
         float | None, typer.Option(help="Users started per second.", show_default=False)
-    ] = None,
+    ] = None
     duration: Annotated[
         float | None,
         typer.Option(
             help="Seconds of the timed phase, after the ramp (default 20; soak 600).",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     rate: Annotated[
         float | None,
         typer.Option(
@@ -43,35 +45,51 @@ def bench(
             "answers; without it each user keeps --in-flight going (closed loop).",
             show_default=False,
         ),
-    ] = None,
-    processes: Annotated[int, typer.Option(help="Locust processes generating the load.")] = 1,
+    ] = None
+    processes: Annotated[int, typer.Option(help="Locust processes generating the load.")] = 1
     conversations: Annotated[
         int | None, typer.Option(help="Conversations (default: one per user).", show_default=False)
-    ] = None,
+    ] = None
     tabs: Annotated[
         int | None, typer.Option(help="Sockets per participant (fanout: 10).", show_default=False)
-    ] = None,
+    ] = None
     in_flight: Annotated[
         int | None,
         typer.Option(
-            help="Closed loop: operations each user keeps going (burst: 16).", show_default=False
+            help="Closed loop: operations each user keeps going (burst: 16).",
+            show_default=False,
         ),
-    ] = None,
+    ] = None
     messages: Annotated[
         int | None,
         typer.Option(
-            help="history: messages seeded before the run (default 10000).", show_default=False
+            help="history: messages seeded before the run (default 10000).",
+            show_default=False,
         ),
-    ] = None,
+    ] = None
     grace: Annotated[
         float, typer.Option(help="Seconds a delivery may lag after sending stops.")
-    ] = 5.0,
+    ] = 5.0
     transport: Annotated[
         Transport, typer.Option(help="How the load's sockets talk to the server.")
-    ] = Transport.websocket,
+    ] = Transport.websocket
     max_error_rate: Annotated[
         float, typer.Option(help="Fail above this share of failed operations.")
-    ] = 0.01,
+    ] = 0.01
+
+    def overrides(self) -> dict[str, object]:
+        """These options as BenchOptions.for_profile takes them."""
+        return {**asdict(self), "transport": self.transport.value}
+
+
+@with_option_groups
+def bench(
+    profile: Annotated[
+        BenchProfile,
+        typer.Argument(metavar="PROFILE", help=f"The load profile.\n\n{_PROFILE_HELP}"),
+    ],
+    *,
+    load: LoadShape,
     url: Annotated[
         str | None,
         typer.Option(help="Load this server instead of an embedded one.", show_default=False),
@@ -149,18 +167,7 @@ def bench(
 
     options = BenchOptions.for_profile(
         profile.value,
-        users=users,
-        spawn_rate=spawn_rate,
-        duration=duration,
-        rate=rate,
-        processes=processes,
-        conversations=conversations,
-        tabs=tabs,
-        in_flight=in_flight,
-        messages=messages,
-        grace=grace,
-        transport=transport.value,
-        max_error_rate=max_error_rate,
+        **load.overrides(),
         target=Target(
             url=url,
             secret=secret,
