@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import jwt
+from typing_extensions import TypedDict, Unpack
 
 from chatkit.client.errors import ApiError, Unreachable
 from chatkit.client.models import (
@@ -28,6 +29,14 @@ TokenSource = str | Callable[[], str]
 """A token, or a function returning the current one (called for each request and connect)."""
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request carries besides its method and path (ApiClient.request and
+    request_with_status take the same)."""
+
+    params: dict[str, Any] | None  # the query string; each value is sent as str(value)
+    json_body: Any
 
 
 def new_client_message_id() -> str:
@@ -199,23 +208,17 @@ class ApiClient:
         self,
         method: str,
         path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
+        **options: Unpack[RequestOptions],
     ) -> Any:
         """The decoded JSON of a successful answer; ApiError for anything else."""
-        _status, body = await self.request_with_status(
-            method, path, params=params, json_body=json_body
-        )
+        _status, body = await self.request_with_status(method, path, **options)
         return body
 
     async def request_with_status(
         self,
         method: str,
         path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
+        **options: Unpack[RequestOptions],
     ) -> tuple[int, Any]:
         """The status and decoded JSON of a successful answer, for the calls whose status
         means something (201 created or 200 found); ApiError for anything else."""
@@ -224,13 +227,13 @@ class ApiClient:
             self._owns_session = True
         url = self.base_url + path
         headers = {"Authorization": f"Bearer {self.bearer()}", "Accept": "application/json"}
-        query = {key: str(value) for key, value in (params or {}).items()}
+        query = {key: str(value) for key, value in (options.get("params") or {}).items()}
         try:
             async with self._session.request(
                 method,
                 url,
                 params=query,
-                json=json_body,
+                json=options.get("json_body"),
                 headers=headers,
                 timeout=self._timeout,
             ) as response:
