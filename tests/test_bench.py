@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from aiohttp import web
 from typer.testing import CliRunner
 
 from chatkit.cli import app
+from chatkit.commands.bench import LoadShape
 
 pytestmark = pytest.mark.bench
 
@@ -396,3 +397,20 @@ def test_json_prints_the_report_on_stdout_and_report_writes_it(tmp_path: Path) -
     printed = json.loads(result.stdout)  # the whole of stdout is one JSON document
     assert printed == json.loads(report.read_text())
     assert printed["passed"] is True
+    # The load shape the run had, whether given (--users ...) or the profile's default, under
+    # the names of the options that set it.
+    assert printed["options"] == {
+        "users": 4,
+        "spawn_rate": 4,
+        "duration": 1,
+        "conversations": 4,
+        "tabs": 1,
+        "in_flight": 1,
+        "messages": 0,
+        "rate": None,
+        "processes": 1,
+        "grace": 5.0,
+        "transport": "websocket",
+        "max_error_rate": 0.01,
+    }
+    assert set(printed["options"]) == {option.name for option in fields(LoadShape)}

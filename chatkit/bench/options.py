@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 # Settings the bench gives its embedded server itself: where it listens, its database, the
@@ -11,6 +12,9 @@ PROFILES_DIR = Path(__file__).parent / "profiles"
 _RESERVED_SETTINGS = frozenset(
     {"host", "port", "database_url", "jwt_secret", "secret_file", "jwt_algorithm"}
 )
+# The BenchOptions fields that do not shape the load: the profile (reported by name), where the
+# load goes and where the outputs go.
+_NOT_LOAD_SHAPE = frozenset({"profile", "target", "json_file", "html_file", "csv_prefix", "py_spy"})
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,14 @@ class BenchOptions:
         )
         values = {key: value for key, value in overrides.items() if value is not None}
         return replace(base, **values)  # type: ignore[arg-type]
+
+    def load_shape(self) -> dict[str, Any]:
+        """The numbers and choices that shape the load, by field name (the report's options)."""
+        return {
+            option.name: getattr(self, option.name)
+            for option in fields(self)
+            if option.name not in _NOT_LOAD_SHAPE
+        }
 
     def problems(self) -> list[str]:
         """Option combinations that cannot run, as one line each."""

@@ -62,7 +62,7 @@ def build(
             "database": facts.database,
             "server_sampled": server is not None,
         },
-        "options": _options(options),
+        "options": options.load_shape(),
         "machine": _machine(facts, server, generator),
         "setup_seconds": round(facts.setup_seconds, 1),
         "steady_seconds": round(window, 2),
@@ -160,23 +160,6 @@ def _offsets(result: WorkerResult, kind: str, start: float | None, most: int = 1
     if kind not in result.samples or start is None:
         return []
     return [round(at - start, 1) for at in sorted(result.samples[kind].at)[:most]]
-
-
-def _options(options: BenchOptions) -> dict[str, Any]:
-    return {
-        "users": options.users,
-        "spawn_rate": options.spawn_rate,
-        "duration": options.duration,
-        "conversations": options.conversations,
-        "tabs": options.tabs,
-        "in_flight": options.in_flight,
-        "messages": options.messages,
-        "rate": options.rate,
-        "processes": options.processes,
-        "grace": options.grace,
-        "transport": options.transport,
-        "max_error_rate": options.max_error_rate,
-    }
 
 
 def _errors(result: WorkerResult) -> dict[str, Any]:
