@@ -82,6 +82,55 @@ class LoadShape(OptionGroup):
         return {**asdict(self), "transport": self.transport.value}
 
 
+@dataclass(frozen=True, slots=True)
+class TargetOptions(OptionGroup):
+    """Where the load goes: --url and what loading it needs, or the embedded server's database
+    and settings. Every field is a Target field of the same name."""
+
+    url: Annotated[
+        str | None,
+        typer.Option(help="Load this server instead of an embedded one.", show_default=False),
+    ] = None
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="--url: the server's HS256 JWT secret, to mint tokens.", show_default=False
+        ),
+    ] = None
+    admin_token: Annotated[
+        str | None,
+        typer.Option(help="--url: an admin token for provisioning.", show_default=False),
+    ] = None
+    server_pid: Annotated[
+        int | None,
+        typer.Option(help="--url: sample this local process's CPU and RSS.", show_default=False),
+    ] = None
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a --url that is not this machine.")
+    ] = False
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The embedded server's database (default: a temporary SQLite file).",
+            show_default=False,
+        ),
+    ] = None
+    server_settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--server-setting",
+            help="NAME=VALUE: run the embedded server with this setting changed (repeatable; "
+            "e.g. message_rate=off). Without it the server runs in its default configuration.",
+            show_default=False,
+        ),
+    ] = None
+
+    def target(self) -> Target:
+        """These options as the run takes them (exit 2 on a --server-setting that is not
+        NAME=VALUE)."""
+        return Target(**{**asdict(self), "server_settings": _pairs(self.server_settings or [])})
+
+
 @with_option_groups
 def bench(
     profile: Annotated[
@@ -90,43 +139,7 @@ def bench(
     ],
     *,
     load: LoadShape,
-    url: Annotated[
-        str | None,
-        typer.Option(help="Load this server instead of an embedded one.", show_default=False),
-    ] = None,
-    secret: Annotated[
-        str | None,
-        typer.Option(
-            help="--url: the server's HS256 JWT secret, to mint tokens.", show_default=False
-        ),
-    ] = None,
-    admin_token: Annotated[
-        str | None,
-        typer.Option(help="--url: an admin token for provisioning.", show_default=False),
-    ] = None,
-    server_pid: Annotated[
-        int | None,
-        typer.Option(help="--url: sample this local process's CPU and RSS.", show_default=False),
-    ] = None,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a --url that is not this machine.")
-    ] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="The embedded server's database (default: a temporary SQLite file).",
-            show_default=False,
-        ),
-    ] = None,
-    server_setting: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--server-setting",
-            help="NAME=VALUE: run the embedded server with this setting changed (repeatable; "
-            "e.g. message_rate=off). Without it the server runs in its default configuration.",
-            show_default=False,
-        ),
-    ] = None,
+    where: TargetOptions,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -168,15 +181,7 @@ def bench(
     options = BenchOptions.for_profile(
         profile.value,
         **load.overrides(),
-        target=Target(
-            url=url,
-            secret=secret,
-            admin_token=admin_token,
-            server_pid=server_pid,
-            database_url=database_url,
-            allow_remote=allow_remote,
-            server_settings=_pairs(server_setting or []),
-        ),
+        target=where.target(),
         json_file=report_file,
         html_file=html,
         csv_prefix=csv,
