@@ -1,5 +1,7 @@
-"""The contract's JSON objects, defined once: the server renders them, the OpenAPI document
-describes them and chatkit.client parses them, all from the definitions below.
+"""The contract's JSON objects, defined once: the REST answers, and on the Socket.IO side the
+payload of each event the server pushes and the acknowledgements of the client's events. The
+server renders them, the OpenAPI document describes the REST ones and chatkit.client parses
+them, all from the definitions below.
 
 Each object is a TypedDict whose keys are the wire's camelCase names, so that:
 
@@ -155,6 +157,8 @@ class MessagePage(TypedDict):
 
 
 class ReadReceipt(TypedDict):
+    """`PATCH …/read`'s answer, and the payload of the `messages_read` event."""
+
     conversationId: Uuid
     readBy: Uuid
     count: Annotated[int, Field(ge=0, description="How many messages this call newly marked read.")]

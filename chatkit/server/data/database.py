@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool, StaticPool
 
 from chatkit.config import ConfigError
+from chatkit.server.data.prepared import Prepared
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POOL_TIMEOUT_SECONDS = 5.0
@@ -27,6 +28,8 @@ SQLITE_READER_THREADS = 4
 # Commits made on the event loop between two WAL checkpoints (which run in the writer thread).
 LOOP_COMMITS_PER_CHECKPOINT = 500
 _WRITE = "chatkit_write"
+_BEGIN_IMMEDIATE = Prepared(text("BEGIN IMMEDIATE"))
+_BEGIN = Prepared(text("BEGIN"))
 _ONE_STATEMENT = "chatkit_one_statement"
 
 log = logging.getLogger("chatkit.database")
@@ -111,8 +114,12 @@ class Database:
                 connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 0},
             )
             _install_sqlite_hooks(self._loop_engine, busy_timeout_ms=0, checkpoints=False)
-            self._loop_writer = self._loop_engine.execution_options(**{_WRITE: True})
-            self._loop_reader = self._loop_engine.execution_options(**{_ONE_STATEMENT: True})
+            self._loop_writer = _LoopConnection(
+                self._loop_engine.execution_options(**{_WRITE: True})
+            )
+            self._loop_reader = _LoopConnection(
+                self._loop_engine.execution_options(**{_ONE_STATEMENT: True})
+            )
             self._loop_commits = 0
             self._checkpoint: asyncio.Future[tuple[int, int, int] | None] | None = None
             self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="chatkit-db-write")
@@ -131,7 +138,7 @@ class Database:
         """
         if self._sync is not None:
             if quick:
-                done, result = _unless_locked(self._loop_reader, work)
+                done, result = self._loop_reader.unless_locked(work)
                 if done:
                     return result  # type: ignore[return-value]
             return await asyncio.get_running_loop().run_in_executor(
@@ -149,7 +156,7 @@ class Database:
         if self._sync is not None:
             loop = asyncio.get_running_loop()
             if quick:
-                done, result = _unless_locked(self._loop_writer, work)
+                done, result = self._loop_writer.unless_locked(work)
                 if done:
                     self._count_loop_commit(loop)
                     return result  # type: ignore[return-value]
@@ -191,6 +198,8 @@ class Database:
             self._write_thread.shutdown(wait=True)
             self._read_threads.shutdown(wait=True)
             self._sync.dispose()
+            self._loop_writer.close()
+            self._loop_reader.close()
             self._loop_engine.dispose()
         if self._memory_anchor is not None:
             self._memory_anchor.close()
@@ -201,16 +210,37 @@ def _in_transaction(engine: Engine, work: Work[T]) -> T:
         return work(conn)
 
 
-def _unless_locked(engine: Engine, work: Work[T]) -> tuple[bool, T | None]:
-    """(True, result) of the transaction; (False, None) when the database was locked, in
-    which case the transaction rolled back and nothing was written."""
-    try:
-        return True, _in_transaction(engine, work)
-    except sa_exc.OperationalError as exc:
-        code = getattr(exc.orig, "sqlite_errorcode", None)
-        if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return False, None
-        raise
+class _LoopConnection:
+    """A connection of the loop's engine, kept open from one quick transaction to the next.
+
+    Checking a connection out of the pool for each one (and resetting it on the way back)
+    cost about as much CPU as the statements of a one-message write.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def unless_locked(self, work: Work[T]) -> tuple[bool, T | None]:
+        """(True, result) of the transaction; (False, None) when the database was locked, in
+        which case the transaction rolled back and nothing was written."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            self.close()
+            conn = self._conn = self._engine.connect()
+        try:
+            with conn.begin():
+                return True, work(conn)
+        except sa_exc.OperationalError as exc:
+            code = getattr(exc.orig, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return False, None
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _checkpoint(engine: Engine) -> tuple[int, int, int] | None:
@@ -299,8 +329,9 @@ def _install_sqlite_hooks(
         # The driver runs in autocommit mode (isolation_level=None); we say when a
         # transaction starts, and whether it will write. A single statement is a transaction
         # of its own already.
+        # Prepared: one per transaction, so exec_driver_sql's execution context showed.
         options = conn.get_execution_options()
         if options.get(_WRITE):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _BEGIN_IMMEDIATE.run(conn, {})
         elif not options.get(_ONE_STATEMENT):
-            conn.exec_driver_sql("BEGIN")
+            _BEGIN.run(conn, {})

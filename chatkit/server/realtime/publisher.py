@@ -40,8 +40,8 @@ BUSY_BACKLOG = 1000
 EMIT_BATCH = 64
 
 # What the publisher pushes to rooms (the token events go to one socket, from the namespace).
-ServerEvent = NewMessage | UserTyping | ReadReceipt | MessageUpdated | MessageDeleted | Presence
-_Event = tuple[str, ServerEvent, str, Any]
+RoomPayload = NewMessage | UserTyping | ReadReceipt | MessageUpdated | MessageDeleted | Presence
+_Event = tuple[str, RoomPayload, str, Any]
 
 
 class Publisher:
@@ -98,7 +98,7 @@ class Publisher:
         """To the sockets of `user_id` (one who shares a conversation with its subject)."""
         self._push(PRESENCE, payload, user_room(user_id))
 
-    def _push(self, event: str, payload: ServerEvent, room: str, skip: Any = None) -> None:
+    def _push(self, event: str, payload: RoomPayload, room: str, skip: Any = None) -> None:
         self._queue.put((event, payload, room, skip))
 
     async def _emit(self, batch: list[_Event]) -> None:
