@@ -112,7 +112,10 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_database: 
     assert tuple(conversation) == (1, 1, 0)
     seen = await empty_database.run_read(
         lambda conn: conn.execute(
-            text("SELECT count(*) FROM users WHERE last_seen_at IS NULL")
+            text(
+                "SELECT count(*) FROM users"
+                " WHERE last_seen_at IS NULL AND presence_handover_at IS NULL"
+            )
         ).scalar_one()
     )
     assert seen == 2

@@ -7,8 +7,10 @@ reaches it.
 
 With Redis, the stopped process leaves its users "gone since now, settle in presence_ttl
 seconds" (the restart grace): the partner hears nothing at all about the user. Without
-Redis, the restarted process starts knowing nobody: the partner hears a second
-`online: true`, never an `online: false`. docs/realtime.md states both.
+Redis, the stopped process hands the users shown online over through the database and the
+restarted one adopts them with the same restart grace: again the partner hears nothing about
+the user, and exactly one `online: false` about a user who does not come back.
+docs/realtime.md states both.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,8 @@ from chatkit.client import (
     RealtimeClient,
     TypingEvent,
 )
+from chatkit.server.data.database import Database
+from chatkit.server.data.store import Store
 from tests.support.api import Api, Pair
 from tests.support.processes import RedisServer, ServeProcess, serving, start_serve
 from tests.support.server import Endpoint
@@ -193,12 +198,13 @@ async def test_with_redis_a_restart_says_nothing_about_users_who_come_back(
     assert seen[pair.mentor_id][0] is True
 
 
-async def test_without_redis_a_restart_repeats_online_and_never_says_offline(
+async def test_without_redis_a_restart_says_nothing_about_users_who_come_back(
     tmp_path: Path, database_url: str
 ) -> None:
     env = {
         "CHATKIT_DATABASE_URL": database_url,
         "CHATKIT_JWT_SECRET": SECRET,
+        "CHATKIT_PRESENCE_TTL": str(TTL),
         "CHATKIT_PRESENCE_GRACE": str(GRACE),
         "CHATKIT_NOTIFY_DELAY": "3600",
     }
@@ -220,11 +226,18 @@ async def test_without_redis_a_restart_repeats_online_and_never_says_offline(
             )
             async with _restart(first, tmp_path, env, user_events) as second:
                 after = await _events_until(partner, _live, timeout=30)
+                restarted = datetime.now(UTC)
                 user.reconnect_now()
                 await user.wait_connected(WAIT)
-                after += await _events_until(partner, _presence_of(pair.mentor_id, online=True))
-                # A marker comes and goes after the user's return: its offline, a grace period
-                # later, shows that no offline for the user was on its way.
+                # Within the restart grace both are still shown online, as before the restart.
+                within = await _mentors_seen(_endpoint(second, env), pair)
+                # The stayer is settled once the restart grace is over: the user, back in
+                # time, must not be (both were handed over at the same moment).
+                after += await _events_until(
+                    partner, _presence_of(stayer, online=False), timeout=2 * TTL
+                )
+                # A marker comes and goes after that: its offline, a grace period later,
+                # shows that no offline for the user was on its way.
                 async with connected(second.url, marker_token):
                     after += await _events_until(partner, _presence_of(marker, online=True))
                 after += await _events_until(
@@ -233,11 +246,38 @@ async def test_without_redis_a_restart_repeats_online_and_never_says_offline(
                 seen = await _mentors_seen(_endpoint(second, env), pair)
 
     assert [(e.online, e.last_seen_at) for e in _about(pair.mentor_id, before)] == [(True, None)]
-    (again,) = _about(pair.mentor_id, after)
-    assert again.online is True
-    assert again.last_seen_at is not None, "when the restart closed the user's socket"
+    assert _about(pair.mentor_id, after) == [], "no offline, and no repeated online"
+    assert within[pair.mentor_id][0] is True and within[stayer][0] is True
     assert seen[pair.mentor_id][0] is True
-    # Nobody is told about a user who does not come back, but the shutdown recorded when
-    # they were last seen.
-    assert _about(stayer, after) == []
+    # Exactly one offline for a user who does not come back, as last seen at the shutdown.
+    (gone,) = _about(stayer, after)
+    assert gone.online is False
+    assert gone.last_seen_at is not None and gone.last_seen_at <= restarted
     assert seen[stayer][0] is False and seen[stayer][1] is not None
+    assert datetime.fromisoformat(seen[stayer][1]) == gone.last_seen_at
+
+
+async def test_a_presence_handover_is_taken_once_and_only_while_fresh(database_url: str) -> None:
+    """What a crash leaves behind is never replayed: the next start-up consumes the
+    handover, and one older than the restart grace is dropped unread."""
+    database = Database(database_url)
+    store = Store(database)
+    try:
+        now = datetime.now(UTC)
+        fresh, stale = "fresh", "stale"
+        for name in (fresh, stale):
+            await store.users.upsert(
+                user_id=name, full_name=name, email=f"{name}@example.com", avatar_url=None
+            )
+        await store.users.hand_over_presence({fresh: now - timedelta(seconds=1)}, at=now)
+        await store.users.hand_over_presence(
+            {stale: now - timedelta(hours=1)}, at=now - timedelta(minutes=10)
+        )
+
+        taken = await store.users.take_over_presence(since=now - timedelta(seconds=TTL))
+        again = await store.users.take_over_presence(since=now - timedelta(hours=2))
+    finally:
+        await database.dispose()
+
+    assert taken == {fresh: now - timedelta(seconds=1)}
+    assert again == {}, "taken once: a later start-up after a crash finds nothing"

@@ -30,6 +30,7 @@ from chatkit.server.ratelimit import RateLimits
 from chatkit.server.realtime.namespace import ChatNamespace
 from chatkit.server.realtime.presence import LocalPresence, Presence, RedisPresence
 from chatkit.server.realtime.presence_events import PresenceEvents
+from chatkit.server.realtime.presence_handover import PresenceHandover
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.realtime.redis_manager import RedisRoomManager
 from chatkit.server.realtime.rooms import RoomLinkingManager
@@ -44,12 +45,17 @@ log = logging.getLogger("chatkit.server")
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-def lifespan(start: Callable[[], None], stop: Callable[[], Awaitable[None]]) -> CleanupContext:
+def lifespan(
+    start: Callable[[], Awaitable[None] | None], stop: Callable[[], Awaitable[None]]
+) -> CleanupContext:
     """One component's cleanup context: aiohttp runs the contexts' start-ups in list order
-    and their clean-ups in reverse, so each component stops before the ones it uses."""
+    and their clean-ups in reverse, so each component stops before the ones it uses. All of
+    them have started before the server accepts a connection."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        start()
+        started = start()
+        if started is not None:
+            await started
         yield
         await stop()
 
@@ -148,6 +154,8 @@ def create_app(
         notify_delay=settings.notify_delay,
         metrics=metrics,
     )
+    # A restart takes longer than a network blip; with Redis the ttl bounds it anyway.
+    restart_grace = max(settings.presence_ttl, settings.presence_grace)
     presence_events = PresenceEvents(
         presence,
         conversations=store.conversations,
@@ -155,7 +163,12 @@ def create_app(
         publisher=publisher,
         grace=settings.presence_grace,
         sweep_every=settings.presence_ttl / 3,
-        restart_grace=max(settings.presence_ttl, settings.presence_grace),
+        restart_grace=restart_grace,
+        # Without Redis (one process: see runner.py) the database carries presence across
+        # a clean restart; with Redis, Redis does.
+        handover=PresenceHandover(presence, store.users, restart_grace=restart_grace)
+        if isinstance(presence, LocalPresence)
+        else None,
     )
     chat = ChatNamespace(
         store=store,

@@ -73,6 +73,9 @@ class User(Base):
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the user's last socket closed (presence); null until it first did.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a process without Redis stopped cleanly while the user was shown online, so
+    # that the next one keeps showing them (see PresenceHandover); null once taken over.
+    presence_handover_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -89,6 +89,22 @@ class LocalPresence:
     async def expired(self) -> list[tuple[str, datetime]]:
         return []
 
+    def handover(self) -> dict[str, datetime]:
+        """Who is shown online, each with when they were last seen (now when still
+        connected): what the process that starts after this one needs to know."""
+        now = datetime.now(UTC)
+        return {
+            user_id: now if user_id in self._sockets else self._closed_at.get(user_id, now)
+            for user_id in self._shown
+        }
+
+    def adopt(self, last_seen: dict[str, datetime]) -> None:
+        """Show these users online without sockets, as a stopped process left them: they go
+        offline, as last seen then, when `settle` finds them still without a socket."""
+        for user_id, seen in last_seen.items():
+            self._shown.add(user_id)
+            self._closed_at.setdefault(user_id, seen)
+
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         return {user_id for user_id in user_ids if user_id in self._sockets}
 

@@ -6,6 +6,7 @@ last one closed and `grace` seconds passed without a new one, so a reconnect (a 
 change, a server restart with clients coming back) does not flap. The moment the last socket
 closed is kept as the user's `lastSeenAt`. Which process does what is decided by the
 Presence backend (Redis scripts across processes), so each transition is announced once.
+Without Redis, a PresenceHandover carries who is shown online across a clean restart.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chatkit.aiotools import cancel_and_wait
 from chatkit.server.data.store.conversations import ConversationStore
 from chatkit.server.data.store.users import UserStore
 from chatkit.server.realtime.presence import Presence
+from chatkit.server.realtime.presence_handover import PresenceHandover
 from chatkit.server.realtime.publisher import Publisher
 from chatkit.server.wire import render
 
@@ -35,6 +37,7 @@ class PresenceEvents:
         grace: float,
         sweep_every: float,
         restart_grace: float,
+        handover: PresenceHandover | None = None,
     ) -> None:
         self._presence = presence
         self._conversations = conversations
@@ -43,12 +46,17 @@ class PresenceEvents:
         self._grace = grace
         self._sweep_every = sweep_every
         self._restart_grace = restart_grace
+        self._handover = handover
         self._pending: dict[str, tuple[asyncio.Task[None], datetime]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._stopping = False
+        if self._handover is not None:
+            # Before any socket connects: a user coming back is then not news.
+            for user_id in await self._handover.take():
+                self._settle_after(user_id, self._restart_grace)
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(
                 self._sweep_forever(), name="chatkit-presence-sweep"
@@ -67,8 +75,11 @@ class PresenceEvents:
         self._pending.clear()
         for user_id, (task, closed_at) in pending:
             await cancel_and_wait(task)
-            # Nobody here will settle them: at least remember when they were last seen.
-            await self._remember(user_id, closed_at)
+            if self._handover is None:
+                # Nobody here will settle them: at least remember when they were last seen.
+                await self._remember(user_id, closed_at)
+        if self._handover is not None:
+            await self._handover.give()
 
     async def connected(self, user_id: str, sid: str) -> None:
         if await self._presence.connected(user_id, sid):
@@ -81,14 +92,19 @@ class PresenceEvents:
         if self._stopping:
             await self._remember(user_id, datetime.now(UTC))
             return
+        self._settle_after(user_id, self._grace)
+
+    def _settle_after(self, user_id: str, delay: float) -> None:
         previous = self._pending.pop(user_id, None)
         if previous is not None:
             previous[0].cancel()
-        task = asyncio.create_task(self._settle_later(user_id), name="chatkit-presence-grace")
+        task = asyncio.create_task(
+            self._settle_later(user_id, delay), name="chatkit-presence-grace"
+        )
         self._pending[user_id] = (task, datetime.now(UTC))
 
-    async def _settle_later(self, user_id: str) -> None:
-        await asyncio.sleep(self._grace)
+    async def _settle_later(self, user_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
         self._pending.pop(user_id, None)
         try:
             last_seen = await self._presence.settle(user_id)

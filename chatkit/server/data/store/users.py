@@ -125,6 +125,38 @@ class UserStore(KeyedStore[UserRecord]):
         statement = select(users.c.last_seen_at).where(users.c.id == user_id)
         return await self._db.run_read(lambda conn: conn.scalar(statement))
 
+    async def hand_over_presence(self, last_seen: dict[str, datetime], *, at: datetime) -> None:
+        """Record the users shown online as this process stops, each with when they were last
+        seen, for the process that starts next (presence without Redis)."""
+        if not last_seen:
+            return
+        statement = (
+            update(users)
+            .where(users.c.id == bindparam("handed_over"))
+            .values(last_seen_at=bindparam("seen"), presence_handover_at=at)
+        )
+        rows = [{"handed_over": user, "seen": seen} for user, seen in sorted(last_seen.items())]
+        await self._db.run_write(lambda conn: conn.execute(statement, rows))
+
+    async def take_over_presence(self, *, since: datetime) -> dict[str, datetime]:
+        """Consume the handover: the users handed over from `since` on, with when they were
+        last seen. Older entries (left by a start-up that never took them, then a crash) are
+        dropped unread: their partners have long been disconnected from that process."""
+        handed_over_at = users.c.presence_handover_at
+
+        def work(conn: Connection) -> dict[str, datetime]:
+            rows = conn.execute(
+                select(users.c.id, users.c.last_seen_at, handed_over_at).where(
+                    handed_over_at >= since
+                )
+            ).all()
+            conn.execute(
+                update(users).where(handed_over_at.is_not(None)).values(presence_handover_at=None)
+            )
+            return {row[0]: row[1] or row[2] for row in rows}
+
+        return await self._db.run_write(work)
+
     async def _change(self, user_id: str, **values: Any) -> None:
         """Update some columns of one user; 404 when there is no such user."""
         statement = update(users).where(users.c.id == user_id).values(updated_at=utcnow(), **values)
