@@ -14,14 +14,8 @@ import pytest
 
 from chatkit.config import Settings
 from tests.support.api import Api
-from tests.support.blackbox import (
-    NODE_DIR,
-    TRANSPORTS,
-    bad_tokens,
-    node_ready,
-    run_node,
-    signed,
-)
+from tests.support.blackbox import TRANSPORTS, bad_tokens, run_node, signed
+from tests.support.node import NODE_DIR, node_ready
 from tests.support.restartable import restartable_server
 
 # --- Socket.IO ------------------------------------------------------------------------------

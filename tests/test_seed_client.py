@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.api import Api, Pair
-
-NODE_DIR = Path(__file__).parent / "node"
-
-
-def _node_ready() -> None:
-    if shutil.which("node") is None:
-        pytest.fail("node is not installed; this test needs Node.js and npm", pytrace=False)
-    if not (NODE_DIR / "node_modules" / "socket.io-client").is_dir():
-        pytest.fail(
-            "socket.io-client is not installed: run `npm ci` in tests/node (.ci/run does)",
-            pytrace=False,
-        )
+from tests.support.node import run_script
 
 
 async def test_seed_example_client_works_unchanged(api: Api) -> None:
@@ -49,28 +31,14 @@ async def test_seed_example_client_works_with_edits_deletes_and_presence_flowing
 
 
 async def _run_seed_client(api: Api, pair: Pair, **extra: str) -> dict[str, Any]:
-    _node_ready()
-    env = dict(
-        os.environ,
+    seen: dict[str, Any] = await run_script(
+        "seed_client.mjs",
         CHATKIT_URL=api.server.url,
         MENTEE_TOKEN=pair.mentee_token,
         MENTOR_TOKEN=pair.mentor_token,
         CONVERSATION_ID=pair.conversation_id,
         **extra,
     )
-
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        "seed_client.mjs",
-        cwd=NODE_DIR,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-
-    assert process.returncode == 0, (stdout.decode(), stderr.decode())
-    seen: dict[str, Any] = json.loads(stdout)
     return seen
 
 

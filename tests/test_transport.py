@@ -15,12 +15,12 @@ import aiohttp
 
 from tests.conftest import make_settings
 from tests.support.api import Api
+from tests.support.node import run_script
 from tests.support.processes import eventually
 from tests.support.rawsocket import raw_connected
 from tests.support.server import RunningServer, running_server
 from tests.support.sockets import connected
 from tests.test_faults import BULKY
-from tests.test_seed_client import NODE_DIR, _node_ready
 
 TIMEOUT = 5.0
 MAX_BULKY_MESSAGES = 600  # ~15 MB: the kernel takes up to a few MB before pushing back
@@ -169,30 +169,16 @@ async def test_fragmented_frames_are_put_together_and_an_unmasked_frame_closes(
 async def test_the_official_client_works_over_websocket_only(
     api: Api, server: RunningServer
 ) -> None:
-    _node_ready()
     pair = await api.pair()
     wheel = server.services.sio.lean.wheel
     wheel.interval = 0.3
-    env = dict(
-        os.environ,
+    seen = await run_script(
+        "websocket_client.mjs",
         CHATKIT_URL=server.url,
         TOKEN=pair.mentor_token,
         CONVERSATION_ID=pair.conversation_id,
         PINGS="3",
     )
-
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        "websocket_client.mjs",
-        cwd=NODE_DIR,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-
-    assert process.returncode == 0, (stdout.decode(), stderr.decode())
-    seen = json.loads(stdout)
     assert seen["transport"] == "websocket"
     assert seen["joinAck"] == {"ok": True}
     assert seen["postStatus"] == 201

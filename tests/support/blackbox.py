@@ -3,54 +3,30 @@ the official socket.io-client under Node, and tokens signed by hand."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import shutil
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import jwt
-import pytest
 
 from tests.support.api import Api
+from tests.support.node import run_script
 
-NODE_DIR = Path(__file__).parent.parent / "node"
 INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 TRANSPORTS = ["default", "websocket"]
 
 
-def node_ready() -> None:
-    if (
-        shutil.which("node") is None
-        or not (NODE_DIR / "node_modules" / "socket.io-client").is_dir()
-    ):
-        pytest.fail("needs Node.js and `npm ci` in tests/node", pytrace=False)
-
-
 async def run_node(script: str, api: Api, transport: str, probe_input: dict[str, Any]) -> Any:
-    node_ready()
-    env = dict(
-        os.environ,
+    return await run_script(
+        script,
+        timeout=60,
         CHATKIT_URL=api.server.url,
         TRANSPORT=transport,
         PROBE_INPUT=json.dumps(probe_input),
     )
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        script,
-        cwd=NODE_DIR,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, (stdout.decode()[-3000:], stderr.decode()[-3000:])
-    return json.loads(stdout)
 
 
 def signed(api: Api, claims: dict[str, Any], key: str | None = None) -> str:
