@@ -2,26 +2,12 @@
 // Input (env): CHATKIT_URL, TRANSPORT ("default" or "websocket"), PROBE_INPUT (JSON:
 // shortToken (expires in a few seconds), mentorToken, menteeToken, sessionId).
 // Output: one JSON object of what was observed.
-import { io } from 'socket.io-client';
+import { base, finish, giveUpAfter, input, seen, socketTo } from './probe.mjs';
 
-const base = process.env.CHATKIT_URL;
-const input = JSON.parse(process.env.PROBE_INPUT);
-const transports = process.env.TRANSPORT === 'websocket' ? ['websocket'] : undefined;
-const seen = {};
-const sockets = [];
-const timer = setTimeout(() => finish(1, 'timed out'), 30000);
-
-function finish(code, reason) {
-  clearTimeout(timer);
-  seen.reason = reason;
-  for (const s of sockets) s.disconnect();
-  process.stdout.write(JSON.stringify(seen) + '\n');
-  process.exit(code);
-}
+giveUpAfter(30000);
 
 function open(token) {
-  const socket = io(`${base}/chat`, { transports, reconnection: false, forceNew: true, auth: { token } });
-  sockets.push(socket);
+  const socket = socketTo({ auth: { token } });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);

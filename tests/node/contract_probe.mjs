@@ -2,33 +2,9 @@
 // Input (env): CHATKIT_URL, TRANSPORT ("default" = polling then upgrade, or "websocket"),
 // PROBE_INPUT (JSON: tokens, ids). Output: one JSON object of what was observed; the pytest
 // side (tests/test_contract_blackbox.py) asserts on it.
-import { io } from 'socket.io-client';
+import { base, finish, giveUpAfter, input, seen, socketTo } from './probe.mjs';
 
-const base = process.env.CHATKIT_URL;
-const input = JSON.parse(process.env.PROBE_INPUT);
-const transports = process.env.TRANSPORT === 'websocket' ? ['websocket'] : undefined;
-const seen = {};
-const sockets = [];
-const timer = setTimeout(() => finish(1, 'timed out'), 40000);
-
-function finish(code, reason) {
-  clearTimeout(timer);
-  seen.reason = reason;
-  for (const s of sockets) s.disconnect();
-  process.stdout.write(JSON.stringify(seen) + '\n');
-  process.exit(code);
-}
-
-function open(options) {
-  const socket = io(`${base}/chat`, {
-    transports,
-    reconnection: false,
-    forceNew: true,
-    ...options,
-  });
-  sockets.push(socket);
-  return socket;
-}
+giveUpAfter(40000);
 
 function connected(socket) {
   return new Promise((resolve, reject) => {
@@ -95,22 +71,22 @@ try {
       query: { query: token === null ? {} : { token } },
     };
     for (const [place, options] of Object.entries(places)) {
-      seen.refusals[`${kind}@${place}`] = await refused(open(options));
+      seen.refusals[`${kind}@${place}`] = await refused(socketTo(options));
     }
   }
   // each good location connects
   seen.goodLocations = {};
-  seen.goodLocations.auth = await refused(open({ auth: { token: menteeToken } }));
+  seen.goodLocations.auth = await refused(socketTo({ auth: { token: menteeToken } }));
   seen.goodLocations.header = await refused(
-    open({ extraHeaders: { Authorization: `Bearer ${menteeToken}` } }),
+    socketTo({ extraHeaders: { Authorization: `Bearer ${menteeToken}` } }),
   );
-  seen.goodLocations.query = await refused(open({ query: { token: menteeToken } }));
+  seen.goodLocations.query = await refused(socketTo({ query: { token: menteeToken } }));
 
   // --- two tabs of the mentor, one of the mentee ------------------------------------------
-  const mentorA = await connected(open({ auth: { token: mentorToken } }));
-  const mentorB = await connected(open({ auth: { token: mentorToken } }));
-  const mentee = await connected(open({ auth: { token: menteeToken } }));
-  const stranger = await connected(open({ auth: { token: strangerToken } }));
+  const mentorA = await connected(socketTo({ auth: { token: mentorToken } }));
+  const mentorB = await connected(socketTo({ auth: { token: mentorToken } }));
+  const mentee = await connected(socketTo({ auth: { token: menteeToken } }));
+  const stranger = await connected(socketTo({ auth: { token: strangerToken } }));
   const names = ['new_message', 'user_typing', 'messages_read'];
   const logA = record(mentorA, names);
   const logB = record(mentorB, names);
@@ -134,7 +110,7 @@ try {
   seen.acks = {};
   // One fresh mentee socket per event: the sweep stays under the per-connection event limit.
   for (const event of ['join_conversation', 'leave_conversation', 'mark_read', 'typing']) {
-    const sweeper = await connected(open({ auth: { token: menteeToken } }));
+    const sweeper = await connected(socketTo({ auth: { token: menteeToken } }));
     for (const [name, payload] of Object.entries(payloads)) {
       let body = payload;
       if (event === 'typing' && payload && typeof payload === 'object' && !Array.isArray(payload)) {
@@ -153,7 +129,7 @@ try {
   seen.acks['unknownEvent'] = await ack(mentee, 'no_such_event', { conversationId: cid });
 
   // events with no ack callback must not kill the connection
-  const careless = await connected(open({ auth: { token: menteeToken } }));
+  const careless = await connected(socketTo({ auth: { token: menteeToken } }));
   for (const event of ['join_conversation', 'leave_conversation', 'mark_read', 'typing']) {
     careless.emit(event, 'garbage');
     careless.emit(event);
