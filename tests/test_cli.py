@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -22,6 +21,7 @@ from chatkit import demo
 from chatkit.cli import app
 from chatkit.config import Settings, signing_secret
 from chatkit.server.data import migrate
+from tests.support.commands import clean_environment, run_to_end
 
 runner = CliRunner()
 
@@ -182,7 +182,7 @@ def _free_port() -> int:
 
 async def test_serve_starts_on_a_fresh_folder_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
+    env = clean_environment()
     process = subprocess.Popen(
         [sys.executable, "-m", "chatkit", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -199,22 +199,14 @@ async def test_serve_starts_on_a_fresh_folder_and_stops_on_ctrl_c(tmp_path: Path
         )
         assert (tmp_path / "chatkit.db").is_file()
         assert (tmp_path / "chatkit.secret").is_file()
-        user = subprocess.run(
-            [sys.executable, "-m", "chatkit", "users", "add", "--name", "Ann", "--email", "a@x.io"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        token = subprocess.run(
-            [sys.executable, "-m", "chatkit", "token", "--user", user],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        added = run_to_end(
+            "users", "add", "--name", "Ann", "--email", "a@x.io", cwd=tmp_path, env=env
+        )
+        assert added.returncode == 0, added.stderr
+        user = added.stdout.strip()
+        minted = run_to_end("token", "--user", user, cwd=tmp_path, env=env)
+        assert minted.returncode == 0, minted.stderr
+        token = minted.stdout.strip()
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
             async with http.get("/healthz") as health:
                 assert health.status == 200
@@ -243,13 +235,7 @@ def test_serve_refuses_a_port_in_use_in_one_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "chatkit", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = run_to_end("serve", "--port", str(port), cwd=tmp_path, timeout=30)
 
     assert result.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
@@ -257,16 +243,8 @@ def test_serve_refuses_a_port_in_use_in_one_line(tmp_path: Path) -> None:
 
 
 def test_demo_hints_keep_ids_whole_on_a_narrow_terminal(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
-    env.update(COLUMNS="50", TTY_COMPATIBLE="1", NO_COLOR="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "chatkit", "demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = clean_environment(COLUMNS="50", TTY_COMPATIBLE="1", NO_COLOR="1")
+    result = run_to_end("demo", cwd=tmp_path, env=env)
 
     assert result.returncode == 0, result.stderr
     lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout).splitlines()

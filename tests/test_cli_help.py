@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from chatkit.cli import app
 from chatkit.commands import choices
 from chatkit.config import Settings
 from chatkit.server.data.store.records import NOTIFICATION_STATUSES, SESSION_STATUSES
+from tests.support.commands import run_to_end
 
 HELP_ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
 
@@ -109,14 +108,7 @@ def test_choices_are_the_sets_the_code_uses(
 def _complete(words: str, tmp_path: Path) -> list[str]:
     env = {**os.environ, "_CHATKIT_COMPLETE": "complete_bash", "COMP_WORDS": words}
     env["COMP_CWORD"] = str(len(words.split()) - (0 if words.endswith(" ") else 1))
-    result = subprocess.run(
-        [sys.executable, "-m", "chatkit"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end(cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
@@ -137,13 +129,7 @@ def test_install_completion_writes_the_script(tmp_path: Path) -> None:
     # typer detects the shell from the parent processes (shellingham) unless told not to;
     # with detection off, --install-completion takes the shell's name, whoever runs the suite.
     env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "chatkit", "--install-completion", "bash"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end("--install-completion", "bash", env=env)
 
     assert result.returncode == 0, result.stderr
     script = tmp_path / ".bash_completions" / "chatkit.sh"

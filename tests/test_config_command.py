@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from chatkit.cli import app
+from tests.support.commands import clean_environment, run_to_end
 
 
 def _settings(*args: str) -> dict[str, dict[str, object]]:
@@ -67,15 +65,7 @@ def test_a_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_config_as_a_process_reads_nothing_it_should_not_create(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "chatkit", "config", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end("config", "--json", cwd=tmp_path, env=clean_environment())
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["file"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,20 @@ def clean_environment(**extra: str) -> dict[str, str]:
     """The test's environment without CHATKIT_* settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
     return {**env, **extra}
+
+
+def run_to_end(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m chatkit *args` run to its end from a synchronous test, text captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatkit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class Command:
