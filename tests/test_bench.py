@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typer.testing import CliRunner
 
 from chatkit.cli import app
 from chatkit.commands.bench import LoadShape
+from tests.support.commands import clean_environment, run_to_end
 
 pytestmark = pytest.mark.bench
 
@@ -79,7 +79,7 @@ def _start(name: str, profile: str, folder: Path, *args: str) -> subprocess.Pope
     return subprocess.Popen(
         [sys.executable, "-m", "chatkit", "bench", profile, "--report", str(report), *args],
         cwd=folder,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
+        env=clean_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -384,12 +384,13 @@ def test_the_command_keeps_gevent_out_of_its_process() -> None:
 def test_json_prints_the_report_on_stdout_and_report_writes_it(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     args = ["idle", "--users", "4", "--spawn-rate", "4", "--duration", "1", "--json"]
-    result = subprocess.run(
-        [sys.executable, "-m", "chatkit", "bench", *args, "--report", str(report)],
+    result = run_to_end(
+        "bench",
+        *args,
+        "--report",
+        str(report),
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
-        capture_output=True,
-        text=True,
+        env=clean_environment(),
         timeout=RUN_TIMEOUT,
     )
 

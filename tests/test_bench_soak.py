@@ -5,15 +5,13 @@ the growth rule itself is checked on series with a known shape."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from chatkit.bench.soak import ResourceSample, failures, verdict, warm_up_seconds
 from tests.support.api import Api
+from tests.support.commands import clean_environment, run_to_end
 from tests.support.processes import get_text
 
 RESOURCES = ("rss_mb", "open_fds", "asyncio_tasks", "db_connections")
@@ -25,13 +23,10 @@ RESOURCES = ("rss_mb", "open_fds", "asyncio_tasks", "db_connections")
 def test_a_short_soak_runs_everything_and_finds_nothing_growing(tmp_path: Path) -> None:
     report_file = tmp_path / "soak.json"
     # 40 s: the warm-up is never shorter than 30 s (see warm_up_seconds), then 10 samples.
-    done = subprocess.run(
-        [sys.executable, "-m", "chatkit", "bench", "soak", "--duration", "40"]
-        + ["--report", str(report_file)],
+    done = run_to_end(
+        *("bench", "soak", "--duration", "40", "--report", str(report_file)),
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")},
-        capture_output=True,
-        text=True,
+        env=clean_environment(),
         timeout=240,
     )
     report = json.loads(report_file.read_text())

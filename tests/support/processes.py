@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import socket
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
+from tests.support.commands import clean_environment
 
 STARTUP_TIMEOUT = 30.0
 
@@ -48,11 +49,10 @@ def start_serve(cwd: Path, env: dict[str, str], *args: str) -> ServeProcess:
     args = tuple(
         a for i, a in enumerate(args) if a != "--port" and (i == 0 or args[i - 1] != "--port")
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "chatkit", "serve", "--port", str(port), *args],
         cwd=cwd,
-        env={**clean, **env},
+        env=clean_environment(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
